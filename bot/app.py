@@ -1,0 +1,65 @@
+"""The composition root: builds the Application and wires handlers, resources and jobs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+
+from bot import handlers
+from bot.config import Settings
+from bot.db import Database
+from bot.handlers.common import TruceContext
+from bot.handlers.menu import set_default_menus, set_personal_menu
+from bot.services import directory
+
+log = logging.getLogger(__name__)
+
+TruceApplication = Application[Any, TruceContext, Any, Any, Any, Any]
+
+
+async def _post_init(app: TruceApplication) -> None:
+    settings: Settings = app.bot_data["settings"]
+    db: Database = app.bot_data["db"]
+    await directory.bootstrap(db, settings.departments, settings.admin_ids)
+    await set_default_menus(app.bot, settings.default_language)
+    for person in await directory.staff(db):
+        await set_personal_menu(app.bot, person)
+    log.info("Truce is up as @%s", app.bot.username)
+
+
+async def _post_shutdown(app: TruceApplication) -> None:
+    await app.bot_data["db"].dispose()
+
+
+def build_application(
+    settings: Settings,
+    db: Database,
+    *,
+    request: BaseRequest | None = None,
+    rate_limit: bool = True,
+) -> TruceApplication:
+    """An Application wired to `db`; `request` replaces the network (tests, benchmarks)."""
+    assert settings.bot_token is not None, "BOT_TOKEN is checked before the bot is built"
+    builder = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .context_types(ContextTypes(context=TruceContext))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .concurrent_updates(True)
+    )
+    if settings.telegram_api_url:
+        base = settings.telegram_api_url.rstrip("/")
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app: TruceApplication = builder.build()
+    app.bot_data["settings"] = settings
+    app.bot_data["db"] = db
+    handlers.register(app)
+    return app

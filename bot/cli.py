@@ -1,0 +1,133 @@
+"""`truce`: run the bot, manage the database, and check the ledger from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from pydantic import ValidationError
+
+from bot.config import Settings, get_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+def load_settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigError(f"{name}: {first['msg']}") from None
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Apply pending migrations, leaving the caller's logging set-up alone."""
+    config = alembic_config(database_url)
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, revision)
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import build_application
+    from bot.db import Database
+    from bot.logs import setup_logging
+
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        raise ConfigError("BOT_TOKEN: not set; get one from @BotFather and export BOT_TOKEN=...")
+    setup_logging(settings.log_level, settings.bot_token.get_secret_value())
+    # The schema must be current before the first update is handled.
+    upgrade(settings.database_url)
+    app = build_application(settings, Database(settings.database_url))
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+        )
+    else:
+        app.run_polling()
+    return 0
+
+
+def _db(settings: Settings, action: str, revision: str | None) -> int:
+    config = alembic_config(settings.database_url)
+    if action == "upgrade":
+        command.upgrade(config, revision or "head")
+    elif action == "downgrade":
+        command.downgrade(config, revision or "-1")
+    else:
+        command.current(config, verbose=False)
+    return 0
+
+
+def _verify(settings: Settings) -> int:
+    from bot.db import Database
+    from bot.services.ledger import verify
+
+    async def go() -> int:
+        db = Database(settings.database_url)
+        try:
+            report = await verify(db)
+        finally:
+            await db.dispose()
+        print(
+            f"accounts: {report.accounts}, transfers: {report.transfers}, "
+            f"journal sum: {report.journal_sum}"
+        )
+        for d in report.discrepancies:
+            print(f"account {d.account_id}: stored {d.stored}, journal says {d.journal}")
+        for account_id in report.negative_accounts:
+            print(f"account {account_id}: negative balance")
+        print("ledger is clean" if report.clean else "ledger has differences")
+        return 0 if report.clean else 1
+
+    return asyncio.run(go())
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="truce", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot (long polling, or a webhook if WEBHOOK_URL is set)")
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db.add_argument("revision", nargs="?", help="target revision (default: head / -1)")
+    ledger = sub.add_parser("ledger", help="the token ledger")
+    ledger.add_argument("action", choices=["verify"])
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command == "run":
+            return _run(settings)
+        if args.command == "db":
+            return _db(settings, args.action, args.revision)
+        return _verify(settings)
+    except ConfigError as exc:
+        print(f"truce: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Settings, read from the environment and `.env`, built by `get_settings()`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Language = Literal["ru", "en"]
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    database_url: str = "sqlite+aiosqlite:///truce.db"
+    telegram_api_url: str | None = None
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    timezone: str = "Europe/Moscow"
+    default_language: Language = "ru"
+    departments: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["Marketing", "Sales"]
+    )
+    grant_max: int = Field(default=10_000, gt=0)
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, gt=0, lt=65536)
+    webhook_secret: SecretStr | None = None
+    log_level: str = "INFO"
+
+    @field_validator("admin_ids", "departments", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("departments")
+    @classmethod
+    def _at_least_two_departments(cls, value: list[str]) -> list[str]:
+        if len(value) < 2:
+            raise ValueError("name at least two departments, separated by commas")
+        if len({name.casefold() for name in value}) != len(value):
+            raise ValueError("department names must differ")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment (and `.env`), with optional overrides."""
+    return Settings(**overrides)  # type: ignore[arg-type]

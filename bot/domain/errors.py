@@ -1,0 +1,81 @@
+"""Typed domain errors. Each names the catalog key that explains it to a user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TruceError(Exception):
+    """A rule was broken; nothing was changed. `key` and `params` make the user's message."""
+
+    key = "error.generic"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(self.key, params)
+        self.params = params
+
+
+class NotAllowed(TruceError):
+    key = "error.not_allowed"
+
+
+class NotRegistered(TruceError):
+    key = "error.not_registered"
+
+
+class UnknownUser(TruceError):
+    key = "error.unknown_user"
+
+
+class UnknownTarget(TruceError):
+    key = "error.unknown_target"
+
+
+class UnknownDepartment(TruceError):
+    key = "error.unknown_department"
+
+
+class InsufficientTokens(TruceError):
+    key = "error.insufficient_tokens"
+
+
+class InvalidAmount(TruceError):
+    key = "error.invalid_amount"
+
+
+class AmountTooLarge(TruceError):
+    key = "error.amount_too_large"
+
+
+class ReasonRequired(TruceError):
+    key = "error.reason_required"
+
+
+class ReasonTooLong(TruceError):
+    key = "error.reason_too_long"
+
+
+class LastAdmin(TruceError):
+    key = "error.last_admin"
+
+
+class UnknownRole(TruceError):
+    key = "error.unknown_role"
+
+
+class UsageError(TruceError):
+    """The command was not written the way it is used; `usage` names the usage key."""
+
+    key = "error.usage"
+
+
+class ForeignButton(TruceError):
+    """A button pressed by someone it was not sent to."""
+
+    key = "error.foreign_button"
+
+
+class BadButton(TruceError):
+    """Callback data this bot never sends: forged or from an old version."""
+
+    key = "error.bad_button"

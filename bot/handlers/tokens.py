@@ -1,0 +1,97 @@
+"""Seeing one's tokens (/me) and granting them (/grant)."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.domain.commands import parse_grant
+from bot.domain.errors import UnknownUser
+from bot.domain.roles import Role
+from bot.handlers.common import TruceContext, escape, notify, reply
+from bot.i18n import department_name, signed, t, tokens, when
+from bot.services import directory
+from bot.services import tokens as token_service
+
+
+async def me(update: Update, context: TruceContext) -> None:
+    """Show the caller's department, role, balances and latest movements."""
+    actor = context.require(Role.EMPLOYEE)
+    summary = await token_service.summary(context.db, actor.telegram_id)
+    lang, tz = context.lang, context.settings.tz
+    lines = [
+        context.t(
+            "me.header",
+            name=escape(actor.first_name),
+            department=department_name(lang, actor.department),
+            role=context.t(f"role.{actor.role}"),
+        ),
+        context.t("me.balance", amount=tokens(lang, summary.balance)),
+        context.t(
+            "me.department_balance",
+            department=department_name(lang, actor.department),
+            amount=tokens(lang, summary.department_balance),
+        ),
+    ]
+    if summary.recent:
+        lines += ["", context.t("me.recent")]
+        lines += [
+            context.t(
+                "me.line",
+                amount=signed(line.amount),
+                when=when(lang, line.when, tz),
+                reason=escape(line.reason),
+            )
+            for line in summary.recent
+        ]
+    else:
+        lines += ["", context.t("me.no_history")]
+    assert update.effective_message is not None
+    await update.effective_message.reply_text("\n".join(lines), parse_mode="HTML")
+
+
+async def grant(update: Update, context: TruceContext) -> None:
+    """Admins grant tokens to a person or a department, with a reason."""
+    context.require(Role.ADMIN)
+    message = update.effective_message
+    assert message is not None and update.effective_user is not None
+    replied = message.reply_to_message.from_user if message.reply_to_message else None
+    if replied is not None and (
+        replied.is_bot or await directory.find(context.db, replied.id) is None
+    ):
+        raise UnknownUser(name=replied.first_name)
+    request = parse_grant(
+        context.args or [], replying=replied is not None, maximum=context.settings.grant_max
+    )
+    result = await token_service.grant(
+        context.db,
+        actor_telegram_id=update.effective_user.id,
+        target=request.target if request.target is not None else replied.id,  # type: ignore[union-attr]
+        amount=request.amount,
+        reason=request.reason,
+        key=f"grant:{message.chat_id}:{message.message_id}",
+    )
+    if result.employee is not None:
+        receiver = escape(result.employee.first_name)
+    else:
+        assert result.department is not None
+        receiver = department_name(context.lang, result.department)
+    await reply(
+        update,
+        context,
+        "grant.done",
+        amount=tokens(context.lang, result.amount),
+        receiver=receiver,
+        reason=escape(result.reason),
+    )
+    if result.employee is not None and not result.replayed:
+        person = result.employee
+        await notify(
+            context,
+            person,
+            t(
+                person.language,
+                "grant.received",
+                amount=tokens(person.language, result.amount),
+                reason=escape(result.reason),
+            ),
+        )

@@ -1,0 +1,238 @@
+"""Departments, employees and roles."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Database
+from bot.domain.errors import NotRegistered, UnknownDepartment, UnknownUser
+from bot.domain.ledger import SystemAccount
+from bot.domain.roles import Role, check_role_change, require
+from bot.models import Account, Department, Employee
+
+
+@dataclass(frozen=True)
+class DepartmentView:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class EmployeeView:
+    id: int
+    telegram_id: int
+    first_name: str
+    username: str | None
+    language: str
+    role: str
+    paused: bool
+    department: DepartmentView
+
+
+@dataclass(frozen=True)
+class Registration:
+    employee: EmployeeView
+    created: bool
+
+
+def department_code(name: str) -> str:
+    """A stable code for a department name: `Customer Success` -> `customer_success`."""
+    return re.sub(r"[^\w]+", "_", name.strip().casefold()).strip("_")[:32]
+
+
+def _view(employee: Employee, department: Department) -> EmployeeView:
+    return EmployeeView(
+        id=employee.id,
+        telegram_id=employee.telegram_id,
+        first_name=employee.first_name,
+        username=employee.username,
+        language=employee.language,
+        role=employee.role,
+        paused=employee.paused,
+        department=DepartmentView(department.id, department.code, department.name),
+    )
+
+
+async def bootstrap(db: Database, departments: list[str], admin_ids: list[int]) -> None:
+    """Create what must exist before anyone plays: system accounts, departments, first admins.
+
+    Safe to run at every start: it only adds what is missing.
+    """
+    async with db.transaction() as session:
+        for code in SystemAccount:
+            if await session.scalar(select(Account.id).where(Account.code == code.value)) is None:
+                session.add(
+                    Account(
+                        kind="system",
+                        code=code.value,
+                        balance=0,
+                        allow_negative=code is SystemAccount.ISSUANCE,
+                    )
+                )
+        wanted = {department_code(name): name for name in departments}
+        existing = {d.code: d for d in await session.scalars(select(Department))}
+        for code, department in existing.items():
+            department.active = code in wanted
+        for code, name in wanted.items():
+            if code not in existing:
+                department = Department(code=code, name=name, active=True)
+                session.add(department)
+                await session.flush()
+                session.add(Account(kind="department", department_id=department.id, balance=0))
+        if admin_ids:
+            for employee in await session.scalars(
+                select(Employee).where(Employee.telegram_id.in_(admin_ids))
+            ):
+                employee.role = Role.ADMIN.value
+
+
+async def list_departments(db: Database) -> list[DepartmentView]:
+    async with db.transaction() as session:
+        rows = await session.scalars(
+            select(Department).where(Department.active).order_by(Department.id)
+        )
+        return [DepartmentView(d.id, d.code, d.name) for d in rows]
+
+
+async def by_telegram_id(session: AsyncSession, telegram_id: int) -> EmployeeView | None:
+    row = (
+        await session.execute(
+            select(Employee, Department)
+            .join(Department, Department.id == Employee.department_id)
+            .where(Employee.telegram_id == telegram_id)
+        )
+    ).first()
+    return _view(*row) if row else None
+
+
+async def find(db: Database, telegram_id: int) -> EmployeeView | None:
+    async with db.transaction() as session:
+        return await by_telegram_id(session, telegram_id)
+
+
+async def require_employee(session: AsyncSession, telegram_id: int) -> EmployeeView:
+    """The registered employee behind a Telegram id, read inside the caller's transaction."""
+    employee = await by_telegram_id(session, telegram_id)
+    if employee is None:
+        raise NotRegistered()
+    return employee
+
+
+async def register(
+    db: Database,
+    *,
+    telegram_id: int,
+    first_name: str,
+    username: str | None,
+    language: str,
+    department_code: str,
+    admin_ids: list[int],
+) -> Registration:
+    """Join the game in a department; a second call returns the employee already there."""
+    async with db.transaction() as session:
+        current = await by_telegram_id(session, telegram_id)
+        if current is not None:
+            return Registration(current, created=False)
+        department = await session.scalar(
+            select(Department).where(Department.code == department_code, Department.active)
+        )
+        if department is None:
+            raise UnknownDepartment(name=department_code[:32])
+        employee = Employee(
+            telegram_id=telegram_id,
+            first_name=first_name[:128],
+            username=username.lower() if username else None,
+            language=language,
+            department_id=department.id,
+            role=(Role.ADMIN if telegram_id in admin_ids else Role.EMPLOYEE).value,
+        )
+        session.add(employee)
+        await session.flush()
+        session.add(Account(kind="employee", employee_id=employee.id, balance=0))
+        return Registration(_view(employee, department), created=True)
+
+
+async def refresh_profile(
+    db: Database, telegram_id: int, first_name: str, username: str | None
+) -> None:
+    """Keep the name and @username current, so people can be found by them."""
+    async with db.transaction() as session:
+        employee = await session.scalar(select(Employee).where(Employee.telegram_id == telegram_id))
+        if employee is None:
+            return
+        name, handle = first_name[:128], username.lower() if username else None
+        if employee.first_name != name or employee.username != handle:
+            employee.first_name, employee.username = name, handle
+
+
+async def set_language(db: Database, telegram_id: int, language: str) -> None:
+    async with db.transaction() as session:
+        employee = await session.scalar(select(Employee).where(Employee.telegram_id == telegram_id))
+        if employee is None:
+            raise NotRegistered()
+        employee.language = language
+
+
+async def find_by_username(session: AsyncSession, username: str) -> EmployeeView:
+    handle = username.lstrip("@").lower()
+    row = (
+        await session.execute(
+            select(Employee, Department)
+            .join(Department, Department.id == Employee.department_id)
+            .where(Employee.username == handle)
+        )
+    ).first()
+    if row is None:
+        raise UnknownUser(name=username[:40])
+    return _view(*row)
+
+
+async def find_department(session: AsyncSession, text: str) -> DepartmentView | None:
+    code = department_code(text)
+    department = await session.scalar(
+        select(Department).where(
+            Department.active,
+            (Department.code == code) | (func.lower(Department.name) == text.strip().lower()),
+        )
+    )
+    return DepartmentView(department.id, department.code, department.name) if department else None
+
+
+async def staff(db: Database) -> list[EmployeeView]:
+    """Everyone with a role above employee, admins first."""
+    async with db.transaction() as session:
+        rows = await session.execute(
+            select(Employee, Department)
+            .join(Department, Department.id == Employee.department_id)
+            .where(Employee.role != Role.EMPLOYEE.value)
+            .order_by(Employee.role, Employee.first_name)
+        )
+        return [_view(*row) for row in rows]
+
+
+async def set_role(
+    db: Database, *, actor_telegram_id: int, target_username: str, role: Role
+) -> tuple[EmployeeView, Role]:
+    """An admin changes someone's role; returns the employee and their former role."""
+    async with db.transaction() as session:
+        actor = await require_employee(session, actor_telegram_id)
+        require(actor.role, Role.ADMIN)
+        target = await find_by_username(session, target_username)
+        # Lock every admin row, so two admins cannot demote each other at the same moment.
+        admins = (
+            await session.scalars(
+                select(Employee.id).where(Employee.role == Role.ADMIN.value).with_for_update()
+            )
+        ).all()
+        former = Role(target.role)
+        remaining = len(admins) - (1 if former is Role.ADMIN else 0)
+        check_role_change(former, role, remaining)
+        await session.execute(
+            update(Employee).where(Employee.id == target.id).values(role=role.value)
+        )
+    return replace(target, role=role.value), former

@@ -1,0 +1,193 @@
+"""The token ledger: transfers, balances, history and verification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Database
+from bot.domain.errors import InsufficientTokens
+from bot.domain.ledger import Discrepancy, SystemAccount, check_amount, compare
+from bot.models import Account, Transfer
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    transfer_id: int
+    amount: int
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    when: datetime
+    amount: int
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    accounts: int
+    transfers: int
+    journal_sum: int
+    discrepancies: list[Discrepancy]
+    negative_accounts: list[int]
+
+    @property
+    def clean(self) -> bool:
+        return not self.discrepancies and not self.negative_accounts and self.journal_sum == 0
+
+
+async def system_account_id(session: AsyncSession, code: SystemAccount) -> int:
+    account_id = await session.scalar(select(Account.id).where(Account.code == code.value))
+    if account_id is None:
+        raise LookupError(f"system account {code} is missing; run the bot once to create it")
+    return account_id
+
+
+async def post(
+    session: AsyncSession,
+    *,
+    key: str,
+    from_account: int,
+    to_account: int,
+    amount: int,
+    kind: str,
+    reason: str,
+    actor_id: int | None = None,
+) -> TransferResult:
+    """Post one transfer inside the caller's transaction.
+
+    The same key twice returns the first transfer and moves nothing. The paying account is
+    debited by a conditional UPDATE, so it cannot go below zero whatever runs alongside.
+    """
+    check_amount(amount)
+    existing = await session.scalar(select(Transfer).where(Transfer.idempotency_key == key))
+    if existing is not None:
+        return TransferResult(existing.id, existing.amount, replayed=True)
+    # Touch accounts in id order so two opposite transfers cannot deadlock.
+    for account_id in sorted((from_account, to_account)):
+        if account_id == from_account:
+            debited = await session.execute(
+                update(Account)
+                .where(
+                    Account.id == from_account,
+                    or_(Account.allow_negative, Account.balance >= amount),
+                )
+                .values(balance=Account.balance - amount)
+            )
+            if debited.rowcount != 1:
+                raise InsufficientTokens()
+        else:
+            await session.execute(
+                update(Account)
+                .where(Account.id == to_account)
+                .values(balance=Account.balance + amount)
+            )
+    transfer = Transfer(
+        idempotency_key=key,
+        from_account_id=from_account,
+        to_account_id=to_account,
+        amount=amount,
+        kind=kind,
+        reason=reason,
+        actor_id=actor_id,
+    )
+    session.add(transfer)
+    await session.flush()
+    return TransferResult(transfer.id, amount, replayed=False)
+
+
+async def transfer(
+    db: Database,
+    *,
+    key: str,
+    from_account: int,
+    to_account: int,
+    amount: int,
+    kind: str,
+    reason: str,
+    actor_id: int | None = None,
+) -> TransferResult:
+    """Post one transfer in its own transaction; a concurrent duplicate key is a replay."""
+    try:
+        async with db.transaction() as session:
+            return await post(
+                session,
+                key=key,
+                from_account=from_account,
+                to_account=to_account,
+                amount=amount,
+                kind=kind,
+                reason=reason,
+                actor_id=actor_id,
+            )
+    except IntegrityError:
+        async with db.transaction() as session:
+            existing = await session.scalar(select(Transfer).where(Transfer.idempotency_key == key))
+        if existing is None:
+            raise
+        return TransferResult(existing.id, existing.amount, replayed=True)
+
+
+async def balance(db: Database, account_id: int) -> int:
+    async with db.transaction() as session:
+        value = await session.scalar(select(Account.balance).where(Account.id == account_id))
+    if value is None:
+        raise LookupError(f"no account {account_id}")
+    return value
+
+
+async def history(session: AsyncSession, account_id: int, limit: int = 5) -> list[HistoryLine]:
+    """The account's latest movements, newest first, signed from its point of view."""
+    rows = await session.execute(
+        select(Transfer)
+        .where(or_(Transfer.from_account_id == account_id, Transfer.to_account_id == account_id))
+        .order_by(Transfer.id.desc())
+        .limit(limit)
+    )
+    return [
+        HistoryLine(
+            when=t.created_at,
+            amount=t.amount if t.to_account_id == account_id else -t.amount,
+            kind=t.kind,
+            reason=t.reason,
+        )
+        for t in rows.scalars()
+    ]
+
+
+async def _sums(session: AsyncSession, column: Any) -> dict[int, int]:
+    rows = await session.execute(select(column, func.sum(Transfer.amount)).group_by(column))
+    return {account_id: int(total) for account_id, total in rows.tuples()}
+
+
+async def verify(db: Database) -> VerifyReport:
+    """Recompute every balance from the journal and compare it with the stored one."""
+    async with db.transaction() as session:
+        rows = await session.execute(select(Account.id, Account.balance))
+        stored = {account_id: value for account_id, value in rows.tuples()}
+        outgoing = await _sums(session, Transfer.from_account_id)
+        incoming = await _sums(session, Transfer.to_account_id)
+        transfers = await session.scalar(select(func.count(Transfer.id))) or 0
+        negative = await session.scalars(
+            select(Account.id).where(~Account.allow_negative, Account.balance < 0)
+        )
+        negative_accounts = list(negative.all())
+    journal = {
+        account_id: incoming.get(account_id, 0) - outgoing.get(account_id, 0)
+        for account_id in set(stored) | set(incoming) | set(outgoing)
+    }
+    return VerifyReport(
+        accounts=len(stored),
+        transfers=transfers,
+        journal_sum=sum(journal.values()),
+        discrepancies=compare(stored, journal),
+        negative_accounts=negative_accounts,
+    )
