@@ -8,12 +8,12 @@ from typing import Any
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
-from bot import handlers
+from bot import handlers, jobs
 from bot.config import Settings
 from bot.db import Database
 from bot.handlers.common import TruceContext
 from bot.handlers.menu import set_default_menus, set_personal_menu
-from bot.services import directory
+from bot.services import directory, shop
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ async def _post_init(app: TruceApplication) -> None:
     settings: Settings = app.bot_data["settings"]
     db: Database = app.bot_data["db"]
     await directory.bootstrap(db, settings.departments, settings.admin_ids)
+    await shop.seed_rewards(db)
     await set_default_menus(app.bot, settings.default_language)
     for person in await directory.staff(db):
         await set_personal_menu(app.bot, person)
@@ -62,4 +63,5 @@ def build_application(
     app.bot_data["settings"] = settings
     app.bot_data["db"] = db
     handlers.register(app)
+    jobs.schedule(app)
     return app

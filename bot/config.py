@@ -30,6 +30,10 @@ class Settings(BaseSettings):
         default_factory=lambda: ["Marketing", "Sales"]
     )
     grant_max: int = Field(default=10_000, gt=0)
+    thanks_weekly_allowance: int = Field(default=5, gt=0, le=1000)
+    thanks_cross_multiplier: int = Field(default=2, ge=1, le=10)
+    thanks_pair_daily_cap: int = Field(default=3, gt=0, le=1000)
+    redemption_expiry_days: int = Field(default=14, gt=0, le=365)
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, gt=0, lt=65536)

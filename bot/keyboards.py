@@ -56,3 +56,52 @@ def parse(data: str | None, prefix: str, presser: int) -> str:
     if parts[2] != str(presser):
         raise ForeignButton()
     return parts[1]
+
+
+def shop(items: list[tuple[int, str]], owner: int) -> InlineKeyboardMarkup:
+    """A Redeem button per (reward id, label)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=f"shop:{rid}:{owner}")] for rid, label in items]
+    )
+
+
+def decide(language: str, redemption_id: int) -> InlineKeyboardMarkup:
+    """Approve / Reject for admins; the handler checks the presser is an admin."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(language, "button.approve"), callback_data=f"rdm:approve:{redemption_id}"
+                ),
+                InlineKeyboardButton(
+                    t(language, "button.reject"), callback_data=f"rdm:reject:{redemption_id}"
+                ),
+            ]
+        ]
+    )
+
+
+def fulfil(language: str, redemption_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(language, "button.fulfilled"), callback_data=f"rdm:fulfil:{redemption_id}"
+                )
+            ]
+        ]
+    )
+
+
+def parse_admin_action(data: str | None) -> tuple[str, int]:
+    """(action, redemption id) from an admin's redemption button."""
+    parts = (data or "").split(":")
+    if (
+        len(parts) != 3
+        or parts[0] != "rdm"
+        or parts[1] not in {"approve", "reject", "fulfil"}
+        or not parts[2].isdecimal()
+        or len(parts[2]) > 12
+    ):
+        raise BadButton()
+    return parts[1], int(parts[2])

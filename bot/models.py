@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
     MetaData,
     String,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -128,3 +130,148 @@ class Transfer(Base):
     reason: Mapped[str] = mapped_column(String(500))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Thanks(Base):
+    """Kudos: tokens given from a weekly allowance, paid to the receiver by the issuance account."""
+
+    __tablename__ = "thanks"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("paid >= amount", name="paid_at_least_amount"),
+        CheckConstraint("giver_id <> receiver_id", name="not_to_self"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    giver_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    receiver_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    paid: Mapped[int] = mapped_column(Integer)
+    cross_department: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(500))
+    week: Mapped[date] = mapped_column(Date, index=True)
+    day: Mapped[date] = mapped_column(Date)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Reward(Base):
+    """Something in the shop: paid by the employee (personal) or their department's wallet."""
+
+    __tablename__ = "rewards"
+    __table_args__ = (
+        CheckConstraint("price > 0", name="price_positive"),
+        CheckConstraint("kind IN ('personal', 'department')", name="kind"),
+        CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
+        CheckConstraint("per_person_limit IS NULL OR per_person_limit > 0", name="limit_positive"),
+        CheckConstraint("limit_period IN ('week', 'month')", name="limit_period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_ru: Mapped[str] = mapped_column(String(100))
+    price: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    stock: Mapped[int | None] = mapped_column(Integer)
+    per_person_limit: Mapped[int | None] = mapped_column(Integer)
+    limit_period: Mapped[str] = mapped_column(String(8), default="month")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Redemption(Base):
+    """A reward asked for: its price waits in escrow until an admin approves or rejects it."""
+
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected', 'expired')", name="status"),
+        CheckConstraint("fulfilled_at IS NULL OR status = 'approved'", name="fulfilled_approved"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id"), index=True)
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    goal_id: Mapped[int | None] = mapped_column(ForeignKey("goals.id"))
+    price: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    note: Mapped[str | None] = mapped_column(String(500))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class RedemptionNotice(Base):
+    """A message with Approve / Reject buttons sent to an admin, edited once it is decided."""
+
+    __tablename__ = "redemption_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    redemption_id: Mapped[int] = mapped_column(ForeignKey("redemptions.id"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(2))
+
+
+class Goal(Base):
+    """A shared KPI both departments work towards; reaching it pays both wallets."""
+
+    __tablename__ = "goals"
+    __table_args__ = (
+        CheckConstraint("target > 0", name="target_positive"),
+        CheckConstraint("reward_tokens >= 0", name="reward_not_negative"),
+        CheckConstraint("period IN ('week', 'month', 'once')", name="period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    target: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(8))
+    reward_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
+    reward_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    repeating: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GoalProgress(Base):
+    __tablename__ = "goal_progress"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id"), index=True)
+    period_key: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(Integer)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GoalAchievement(Base):
+    """The n-th time a goal was reached in a period; unique, so it is paid exactly once."""
+
+    __tablename__ = "goal_achievements"
+    __table_args__ = (UniqueConstraint("goal_id", "period_key", "ordinal"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id"))
+    period_key: Mapped[str] = mapped_column(String(16))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Setting(Base):
+    """Company settings changed from Telegram (the company chat, schedules)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(500))

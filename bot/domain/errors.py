@@ -79,3 +79,67 @@ class BadButton(TruceError):
     """Callback data this bot never sends: forged or from an old version."""
 
     key = "error.bad_button"
+
+
+class ThanksToSelf(TruceError):
+    key = "error.thanks_self"
+
+
+class ThanksToBot(TruceError):
+    key = "error.thanks_bot"
+
+
+class ReceiverPaused(TruceError):
+    key = "error.receiver_paused"
+
+
+class AllowanceExceeded(TruceError):
+    key = "error.allowance_exceeded"
+
+
+class PairCapReached(TruceError):
+    key = "error.pair_cap"
+
+
+class UnknownReward(TruceError):
+    key = "error.unknown_reward"
+
+
+class RewardInactive(TruceError):
+    key = "error.reward_inactive"
+
+
+class OutOfStock(TruceError):
+    key = "error.out_of_stock"
+
+
+class RedemptionLimit(TruceError):
+    key = "error.redemption_limit"
+
+
+class UnknownRedemption(TruceError):
+    key = "error.unknown_redemption"
+
+
+class AlreadySettled(TruceError):
+    key = "error.already_settled"
+
+
+class NotApproved(TruceError):
+    key = "error.not_approved"
+
+
+class UnknownGoal(TruceError):
+    key = "error.unknown_goal"
+
+
+class GoalExists(TruceError):
+    key = "error.goal_exists"
+
+
+class TextTooLong(TruceError):
+    key = "error.text_too_long"
+
+
+class RewardExists(TruceError):
+    key = "error.reward_exists"

@@ -7,11 +7,23 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, TypeHandler, filters
 
-from bot.handlers import onboarding, roles, tokens
+from bot.handlers import goals, onboarding, reports, roles, shop, thanks, tokens
 from bot.handlers.common import load_actor, on_error, private_only, unknown_button
 
 PRIVATE = filters.ChatType.PRIVATE
-PRIVATE_COMMANDS = ["start", "me", "lang", "roles"]
+PRIVATE_COMMANDS = [
+    "start",
+    "me",
+    "lang",
+    "roles",
+    "shop",
+    "redeem",
+    "chipin",
+    "redemptions",
+    "rewards",
+    "goal",
+    "export",
+]
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -24,6 +36,18 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("me", tokens.me, filters=PRIVATE))
     app.add_handler(CommandHandler("grant", tokens.grant))
     app.add_handler(CommandHandler("roles", roles.roles, filters=PRIVATE))
+    app.add_handler(CommandHandler("thanks", thanks.give_thanks))
+    app.add_handler(CommandHandler("shop", shop.show_shop, filters=PRIVATE))
+    app.add_handler(CommandHandler("redeem", shop.redeem_command, filters=PRIVATE))
+    app.add_handler(CommandHandler("chipin", shop.chip_in, filters=PRIVATE))
+    app.add_handler(CommandHandler("redemptions", shop.redemptions, filters=PRIVATE))
+    app.add_handler(CommandHandler("rewards", shop.manage_rewards, filters=PRIVATE))
+    app.add_handler(CommandHandler("goal", goals.manage_goals, filters=PRIVATE))
+    app.add_handler(CommandHandler("kpi", goals.report_kpi))
+    app.add_handler(CommandHandler("top", reports.top))
+    app.add_handler(CommandHandler("export", reports.export, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(shop.redeem_button, pattern=r"^shop:"))
+    app.add_handler(CallbackQueryHandler(shop.decide_button, pattern=r"^rdm:"))
     app.add_handler(CallbackQueryHandler(onboarding.choose_department, pattern=r"^dept:"))
     app.add_handler(CallbackQueryHandler(onboarding.choose_language, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(unknown_button))

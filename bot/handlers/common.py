@@ -13,7 +13,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.db import Database
-from bot.domain.errors import BadButton, TruceError
+from bot.domain.errors import BadButton, NotRegistered, TruceError
 from bot.domain.roles import Role, require
 from bot.i18n import pick_language, t
 from bot.keyboards import open_private
@@ -44,8 +44,9 @@ class TruceContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
 
     def require(self, role: Role) -> EmployeeView:
         """The registered actor, if they hold `role` or above (the service checks again)."""
-        require(self.actor.role if self.actor else None, role)
-        assert self.actor is not None
+        if self.actor is None:
+            raise NotRegistered()
+        require(self.actor.role, role)
         return self.actor
 
 

@@ -9,9 +9,9 @@ from bot.i18n import LANGUAGES, t
 from bot.services.directory import EmployeeView
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.EMPLOYEE: ("start", "help", "me", "lang"),
-    Role.LEAD: (),
-    Role.ADMIN: ("grant", "roles"),
+    Role.EMPLOYEE: ("start", "help", "me", "thanks", "shop", "redeem", "chipin", "top", "lang"),
+    Role.LEAD: ("kpi",),
+    Role.ADMIN: ("grant", "redemptions", "rewards", "roles", "goal", "export"),
 }
 
 

@@ -236,3 +236,19 @@ async def set_role(
             update(Employee).where(Employee.id == target.id).values(role=role.value)
         )
     return replace(target, role=role.value), former
+
+
+async def admins(db: Database) -> list[EmployeeView]:
+    async with db.transaction() as session:
+        rows = await session.execute(
+            select(Employee, Department)
+            .join(Department, Department.id == Employee.department_id)
+            .where(Employee.role == Role.ADMIN.value)
+            .order_by(Employee.id)
+        )
+        return [_view(*row) for row in rows]
+
+
+async def lock(session: AsyncSession, employee_id: int) -> None:
+    """Serialise one person's token actions (a row lock on PostgreSQL; SQLite writes are serial)."""
+    await session.execute(select(Employee.id).where(Employee.id == employee_id).with_for_update())

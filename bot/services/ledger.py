@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import Database
 from bot.domain.errors import InsufficientTokens
 from bot.domain.ledger import Discrepancy, SystemAccount, check_amount, compare
-from bot.models import Account, Transfer
+from bot.models import Account, Transfer, utcnow
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ async def post(
     kind: str,
     reason: str,
     actor_id: int | None = None,
+    at: datetime | None = None,
 ) -> TransferResult:
     """Post one transfer inside the caller's transaction.
 
@@ -98,6 +99,7 @@ async def post(
         kind=kind,
         reason=reason,
         actor_id=actor_id,
+        created_at=at or utcnow(),
     )
     session.add(transfer)
     await session.flush()
@@ -128,7 +130,10 @@ async def transfer(
                 reason=reason,
                 actor_id=actor_id,
             )
-    except IntegrityError:
+    except (IntegrityError, InsufficientTokens):
+        # A racer with the same key fails at the key's unique index, or (PostgreSQL, READ
+        # COMMITTED) earlier, at the debit, if the winner spent the balance it needed. Either
+        # way the key was applied, so the answer is the winner's transfer, not an error.
         async with db.transaction() as session:
             existing = await session.scalar(select(Transfer).where(Transfer.idempotency_key == key))
         if existing is None:
@@ -165,14 +170,14 @@ async def history(session: AsyncSession, account_id: int, limit: int = 5) -> lis
 
 async def _sums(session: AsyncSession, column: Any) -> dict[int, int]:
     rows = await session.execute(select(column, func.sum(Transfer.amount)).group_by(column))
-    return {account_id: int(total) for account_id, total in rows.tuples()}
+    return {account_id: int(total) for account_id, total in rows}
 
 
 async def verify(db: Database) -> VerifyReport:
     """Recompute every balance from the journal and compare it with the stored one."""
     async with db.transaction() as session:
         rows = await session.execute(select(Account.id, Account.balance))
-        stored = {account_id: value for account_id, value in rows.tuples()}
+        stored = {account_id: value for account_id, value in rows}
         outgoing = await _sums(session, Transfer.from_account_id)
         incoming = await _sums(session, Transfer.to_account_id)
         transfers = await session.scalar(select(func.count(Transfer.id))) or 0

@@ -1,0 +1,75 @@
+"""Shared goals: how many times a target has been reached."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.domain.errors import TextTooLong, UsageError
+from bot.domain.ledger import parse_amount
+
+PERIODS = ("week", "month", "once")
+
+
+def times_reached(total: int, target: int, repeating: bool) -> int:
+    """A repeating goal is reached once per `target`; a single one at most once."""
+    reached = total // target
+    return reached if repeating else min(reached, 1)
+
+
+def new_achievements(before: int, after: int, target: int, repeating: bool) -> range:
+    """Ordinals (1-based) of the achievements that progress from `before` to `after` unlocked."""
+    return range(
+        times_reached(before, target, repeating) + 1, times_reached(after, target, repeating) + 1
+    )
+
+
+MAX_TARGET = 1_000_000
+MAX_TITLE = 200
+
+
+@dataclass(frozen=True)
+class GoalSpec:
+    code: str
+    title: str
+    target: int
+    period: str
+    reward_tokens: int
+    repeating: bool
+    reward_code: str | None
+    reward_department: str | None
+
+
+def parse_goal(args: list[str]) -> GoalSpec:
+    """`code target week|month|once tokens [repeat] [reward@department] title`."""
+    if len(args) < 5:
+        raise UsageError(usage="usage.goal")
+    code, target_text, period, tokens_text, *rest = args
+    code = code.lower()
+    if not re.fullmatch(r"[a-z0-9_]{2,32}", code) or period.lower() not in PERIODS:
+        raise UsageError(usage="usage.goal")
+    target = parse_amount(target_text, MAX_TARGET)
+    reward_tokens = 0 if tokens_text == "0" else parse_amount(tokens_text, MAX_TARGET)
+    repeating = bool(rest) and rest[0].lower() == "repeat"
+    if repeating:
+        rest = rest[1:]
+    reward_code = reward_department = None
+    if rest and re.fullmatch(r"[a-z0-9_]+@[\w-]+", rest[0].lower()):
+        reward_code, reward_department = rest.pop(0).lower().split("@")
+    title = " ".join(rest).strip()
+    if not title:
+        raise UsageError(usage="usage.goal")
+    if len(title) > MAX_TITLE:
+        raise TextTooLong(maximum=MAX_TITLE)
+    if not reward_tokens and reward_code is None:
+        raise UsageError(usage="usage.goal")
+    return GoalSpec(
+        code,
+        title,
+        target,
+        period.lower(),
+        reward_tokens,
+        repeating,
+        reward_code,
+        reward_department,
+    )

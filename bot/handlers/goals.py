@@ -1,0 +1,133 @@
+"""Shared goals: admins define them with /goal, leads report progress with /kpi."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.domain.errors import UsageError
+from bot.domain.goals import MAX_TARGET, parse_goal
+from bot.domain.ledger import parse_amount
+from bot.domain.roles import Role
+from bot.handlers.common import TruceContext, escape, reply
+from bot.i18n import department_name, t, tokens
+from bot.services import company, directory, goals
+from bot.services.goals import GoalView
+
+
+def goal_line(language: str, goal: GoalView) -> str:
+    return t(
+        language,
+        "goal.line",
+        title=escape(goal.title),
+        code=goal.code,
+        progress=goal.progress,
+        target=goal.target,
+        period=t(language, f"goal.period.{goal.period}"),
+        reached=t(language, "goal.reached_times", n=goal.times_reached)
+        if goal.times_reached
+        else "",
+    )
+
+
+def _reward_text(language: str, goal: GoalView, departments: dict[str, str]) -> str:
+    parts = []
+    if goal.reward_tokens:
+        parts.append(t(language, "goal.reward_tokens", amount=tokens(language, goal.reward_tokens)))
+    if goal.reward is not None and goal.reward_department is not None:
+        parts.append(
+            t(
+                language,
+                "goal.reward_item",
+                reward=escape(goal.reward.name(language)),
+                department=departments.get(goal.reward_department, goal.reward_department),
+            )
+        )
+    return "; ".join(parts)
+
+
+async def _department_names(context: TruceContext) -> dict[str, str]:
+    return {
+        d.code: department_name(context.lang, d)
+        for d in await directory.list_departments(context.db)
+    }
+
+
+async def manage_goals(update: Update, context: TruceContext) -> None:
+    """Admins: list goals, `/goal add ...`, `/goal off code`."""
+    actor = context.require(Role.ADMIN)
+    args = context.args or []
+    names = await _department_names(context)
+    if not args:
+        active = await goals.active_goals(context.db, context.settings.tz)
+        lines = [context.t("goal.title")]
+        lines += [
+            f"{goal_line(context.lang, g)}\n   {_reward_text(context.lang, g, names)}"
+            for g in active
+        ] or [context.t("goal.none")]
+        lines += ["", context.t("usage.goal")]
+        assert update.effective_message is not None
+        await update.effective_message.reply_text("\n".join(lines), parse_mode="HTML")
+        return
+    action = args[0].lower()
+    if action == "add":
+        goal = await goals.create(
+            context.db,
+            actor_telegram_id=actor.telegram_id,
+            goal=parse_goal(args[1:]),
+            tz=context.settings.tz,
+        )
+        await reply(
+            update,
+            context,
+            "goal.created",
+            line=goal_line(context.lang, goal),
+            reward=_reward_text(context.lang, goal, names),
+        )
+    elif action == "off" and len(args) == 2:
+        await goals.deactivate(context.db, actor_telegram_id=actor.telegram_id, code=args[1])
+        await reply(update, context, "goal.deactivated", code=escape(args[1]))
+    else:
+        raise UsageError(usage="usage.goal")
+
+
+async def report_kpi(update: Update, context: TruceContext) -> None:
+    """Leads: `/kpi leads +3` adds progress to a shared goal."""
+    actor = context.require(Role.LEAD)
+    args = context.args or []
+    if len(args) != 2:
+        raise UsageError(usage="usage.kpi")
+    amount = parse_amount(args[1], MAX_TARGET)
+    message = update.effective_message
+    assert message is not None
+    result = await goals.report(
+        context.db,
+        actor_telegram_id=actor.telegram_id,
+        code=args[0],
+        amount=amount,
+        key=f"{message.chat_id}:{message.message_id}",
+        tz=context.settings.tz,
+    )
+    await reply(update, context, "kpi.recorded", line=goal_line(context.lang, result.goal))
+    if not result.reached or result.replayed:
+        return
+    names = await _department_names(context)
+    chat_id = await company.company_chat(context.db)
+    language = context.settings.default_language
+    text = t(
+        language,
+        "goal.achieved",
+        title=escape(result.goal.title),
+        target=result.goal.target,
+        reward=_reward_text(language, result.goal, names),
+    )
+    if chat_id is not None and chat_id != message.chat_id:
+        await context.bot.send_message(chat_id, text, parse_mode="HTML")
+    await message.reply_text(
+        context.t(
+            "goal.achieved",
+            title=escape(result.goal.title),
+            target=result.goal.target,
+            reward=_reward_text(context.lang, result.goal, names),
+        ),
+        parse_mode="HTML",
+    )

@@ -1,0 +1,345 @@
+"""The shop: /shop, /redeem, /chipin, admins' Approve / Reject, /redemptions and /rewards."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import BadRequest, TelegramError
+
+from bot import keyboards
+from bot.domain.errors import ReasonTooLong, UsageError
+from bot.domain.ledger import MAX_REASON_LENGTH, parse_amount
+from bot.domain.roles import Role
+from bot.domain.shop import MAX_PRICE, parse_new_reward, parse_optional_count
+from bot.handlers.common import TruceContext, escape, notify, reply
+from bot.i18n import department_name, t, tokens
+from bot.services import directory, shop
+from bot.services.shop import RedemptionView, RewardView
+
+log = logging.getLogger(__name__)
+
+
+def _reward_line(language: str, reward: RewardView) -> str:
+    stock = t(language, "shop.stock", n=reward.stock) if reward.stock is not None else ""
+    limit = (
+        t(language, f"shop.limit.{reward.limit_period}", n=reward.per_person_limit)
+        if reward.per_person_limit
+        else ""
+    )
+    return t(
+        language,
+        "shop.line",
+        name=escape(reward.name(language)),
+        price=tokens(language, reward.price),
+        kind=t(language, f"shop.kind.{reward.kind}"),
+        stock=stock,
+        limit=limit,
+        code=reward.code,
+    )
+
+
+async def show_shop(update: Update, context: TruceContext) -> None:
+    """List the rewards with a Redeem button each."""
+    actor = context.require(Role.EMPLOYEE)
+    items = await shop.rewards(context.db)
+    lang = context.lang
+    if not items:
+        await reply(update, context, "shop.empty")
+        return
+    text = "\n".join([context.t("shop.title"), *(_reward_line(lang, r) for r in items)])
+    buttons = [(r.id, context.t("shop.button", name=r.name(lang), price=r.price)) for r in items]
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        text, parse_mode="HTML", reply_markup=keyboards.shop(buttons, actor.telegram_id)
+    )
+
+
+async def redeem_command(update: Update, context: TruceContext) -> None:
+    """`/redeem pizza` (or the reward's number)."""
+    context.require(Role.EMPLOYEE)
+    args = context.args or []
+    if len(args) != 1:
+        raise UsageError(usage="usage.redeem")
+    message = update.effective_message
+    assert message is not None
+    await _redeem(update, context, args[0], key=f"msg:{message.chat_id}:{message.message_id}")
+
+
+async def redeem_button(update: Update, context: TruceContext) -> None:
+    """A Redeem button under /shop."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None and query.message is not None
+    reward_id = keyboards.parse(query.data, "shop", user.id)
+    context.require(Role.EMPLOYEE)
+    if not reward_id.isdecimal():
+        raise UsageError(usage="usage.redeem")
+    await _redeem(update, context, reward_id, key=f"cb:{query.id}")
+
+
+async def _redeem(update: Update, context: TruceContext, ref: str, *, key: str) -> None:
+    redemption = await shop.redeem(
+        context.db,
+        telegram_id=context.require(Role.EMPLOYEE).telegram_id,
+        reward_ref=ref,
+        key=key,
+        tz=context.settings.tz,
+    )
+    lang = context.lang
+    await reply(
+        update,
+        context,
+        "shop.requested",
+        reward=escape(redemption.reward.name(lang)),
+        price=tokens(lang, redemption.price),
+    )
+    if update.callback_query is not None and update.effective_user is not None:
+        await context.bot.send_message(
+            update.effective_user.id,
+            context.t(
+                "shop.requested",
+                reward=escape(redemption.reward.name(lang)),
+                price=tokens(lang, redemption.price),
+            ),
+            parse_mode="HTML",
+        )
+    for admin in await directory.admins(context.db):
+        sent = await _send_to_admin(context, admin, redemption)
+        if sent is not None:
+            await shop.add_notice(context.db, redemption.id, sent)
+
+
+def _request_text(language: str, r: RedemptionView) -> str:
+    if r.from_goal:
+        return t(
+            language,
+            "redemption.goal_request",
+            id=r.id,
+            reward=escape(r.reward.name(language)),
+            department=department_name(language, r.department),
+            goal=escape(r.note or ""),
+        )
+    payer = (
+        t(
+            language,
+            "redemption.payer_department",
+            department=department_name(language, r.department),
+        )
+        if r.department
+        else t(language, "redemption.payer_personal")
+    )
+    return t(
+        language,
+        "redemption.request",
+        id=r.id,
+        who=escape(r.requester_name or "—"),
+        reward=escape(r.reward.name(language)),
+        price=tokens(language, r.price),
+        payer=payer,
+    )
+
+
+async def _send_to_admin(
+    context: TruceContext, admin: directory.EmployeeView, r: RedemptionView
+) -> shop.Notice | None:
+    try:
+        message = await context.bot.send_message(
+            admin.telegram_id,
+            _request_text(admin.language, r),
+            parse_mode="HTML",
+            reply_markup=keyboards.decide(admin.language, r.id),
+        )
+    except TelegramError as exc:  # a blocked admin must not stop the others being told
+        log.info("admin %s not told of redemption %s: %s", admin.id, r.id, exc)
+        return None
+    return shop.Notice(message.chat_id, message.message_id, admin.language)
+
+
+def _outcome_text(language: str, r: RedemptionView) -> str:
+    return t(
+        language,
+        f"redemption.outcome.{r.status}",
+        request=_request_text(language, r),
+        admin=escape(r.decided_by or ""),
+        note=escape(r.note or ""),
+    )
+
+
+async def decide_button(update: Update, context: TruceContext) -> None:
+    """An admin's Approve, Reject or Fulfilled button."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    action, redemption_id = keyboards.parse_admin_action(query.data)
+    context.require(Role.ADMIN)
+    if action == "fulfil":
+        r = await shop.mark_fulfilled(
+            context.db, actor_telegram_id=user.id, redemption_id=redemption_id
+        )
+        await query.answer(context.t("redemption.fulfilled_toast"))
+        await query.edit_message_text(
+            context.t("redemption.fulfilled", request=_request_text(context.lang, r)),
+            parse_mode="HTML",
+        )
+        return
+    await _settle(update, context, redemption_id, approve=action == "approve", note=None)
+
+
+async def _settle(
+    update: Update, context: TruceContext, redemption_id: int, *, approve: bool, note: str | None
+) -> None:
+    r = await shop.settle(
+        context.db,
+        actor_telegram_id=context.require(Role.ADMIN).telegram_id,
+        redemption_id=redemption_id,
+        approve=approve,
+        note=note,
+    )
+    await reply(update, context, f"redemption.done.{r.status}", id=r.id)
+    for notice in await shop.notices(context.db, r.id):
+        try:
+            await context.bot.edit_message_text(
+                _outcome_text(notice.language, r),
+                chat_id=notice.chat_id,
+                message_id=notice.message_id,
+                parse_mode="HTML",
+                reply_markup=keyboards.fulfil(notice.language, r.id) if approve else None,
+            )
+        except BadRequest as exc:
+            log.info("admin notice for redemption %s not edited: %s", r.id, exc)
+    await tell_requester(context, r)
+
+
+async def tell_requester(context: TruceContext, r: RedemptionView) -> None:
+    """Tell the person who asked how their redemption ended."""
+    if r.requester_telegram_id is None or r.requester_language is None:
+        return
+    person = await directory.find(context.db, r.requester_telegram_id)
+    if person is None:
+        return
+    lang = person.language
+    await notify(
+        context,
+        person,
+        t(
+            lang,
+            f"redemption.told.{r.status}",
+            reward=escape(r.reward.name(lang)),
+            price=tokens(lang, r.price),
+            note=escape(r.note or ""),
+        ),
+    )
+
+
+async def redemptions(update: Update, context: TruceContext) -> None:
+    """Admins: pending and owed redemptions, or `/redemptions reject 12 reason`."""
+    actor = context.require(Role.ADMIN)
+    args = context.args or []
+    if args:
+        if len(args) < 2 or args[0].lower() not in {"approve", "reject"} or not args[1].isdecimal():
+            raise UsageError(usage="usage.redemptions")
+        note = " ".join(args[2:]).strip() or None
+        if note is not None and len(note) > MAX_REASON_LENGTH:
+            raise ReasonTooLong(maximum=MAX_REASON_LENGTH)
+        await _settle(
+            update, context, int(args[1][:12]), approve=args[0].lower() == "approve", note=note
+        )
+        return
+    items = await shop.open_redemptions(context.db, actor_telegram_id=actor.telegram_id)
+    if not items:
+        await reply(update, context, "redemption.none_open")
+        return
+    assert update.effective_message is not None
+    for r in items[:20]:
+        markup = (
+            keyboards.decide(context.lang, r.id)
+            if r.status == "pending"
+            else keyboards.fulfil(context.lang, r.id)
+        )
+        key = "redemption.open_pending" if r.status == "pending" else "redemption.open_owed"
+        await update.effective_message.reply_text(
+            context.t(key, request=_request_text(context.lang, r)),
+            parse_mode="HTML",
+            reply_markup=markup,
+        )
+
+
+async def chip_in(update: Update, context: TruceContext) -> None:
+    """`/chipin 20`: move tokens from oneself to the department wallet."""
+    actor = context.require(Role.EMPLOYEE)
+    args = context.args or []
+    if len(args) != 1:
+        raise UsageError(usage="usage.chipin")
+    amount = parse_amount(args[0], MAX_PRICE)
+    message = update.effective_message
+    assert message is not None
+    own, wallet = await shop.chip_in(
+        context.db,
+        telegram_id=actor.telegram_id,
+        amount=amount,
+        key=f"{message.chat_id}:{message.message_id}",
+    )
+    lang = context.lang
+    await reply(
+        update,
+        context,
+        "chipin.done",
+        amount=tokens(lang, amount),
+        department=department_name(lang, actor.department),
+        wallet=tokens(lang, wallet),
+        balance=tokens(lang, own),
+    )
+
+
+async def manage_rewards(update: Update, context: TruceContext) -> None:
+    """Admins: list rewards, add one, or change price, stock, limit, on/off."""
+    actor = context.require(Role.ADMIN)
+    args = context.args or []
+    lang = context.lang
+    if not args:
+        items = await shop.rewards(context.db, include_inactive=True)
+        lines = [context.t("rewards.title")]
+        for r in items:
+            line = _reward_line(lang, r)
+            lines.append(line if r.active else context.t("rewards.inactive", line=line))
+        lines += ["", context.t("usage.rewards")]
+        assert update.effective_message is not None
+        await update.effective_message.reply_text("\n".join(lines), parse_mode="HTML")
+        return
+    action, rest = args[0].lower(), args[1:]
+    if action == "add":
+        reward = await shop.add_reward(
+            context.db, actor_telegram_id=actor.telegram_id, reward=parse_new_reward(rest)
+        )
+    elif action in {"price", "stock", "limit"} and len(rest) in (2, 3):
+        if action == "price":
+            changes: dict[str, object] = {"price": parse_amount(rest[1], MAX_PRICE)}
+        elif action == "stock":
+            changes = {"stock": parse_optional_count(rest[1])}
+        else:
+            count = parse_optional_count(rest[1])
+            if count == 0:
+                raise UsageError(usage="usage.rewards")
+            changes = {"per_person_limit": count}
+            if len(rest) == 3:
+                if rest[2].lower() not in {"week", "month"}:
+                    raise UsageError(usage="usage.rewards")
+                changes["limit_period"] = rest[2].lower()
+        reward = await shop.change_reward(
+            context.db, actor_telegram_id=actor.telegram_id, reward_ref=rest[0], **changes
+        )
+    elif action in {"on", "off"} and len(rest) == 1:
+        reward = await shop.change_reward(
+            context.db,
+            actor_telegram_id=actor.telegram_id,
+            reward_ref=rest[0],
+            active=action == "on",
+        )
+    else:
+        raise UsageError(usage="usage.rewards")
+    line = _reward_line(lang, reward)
+    await reply(
+        update,
+        context,
+        "rewards.saved",
+        line=line if reward.active else context.t("rewards.inactive", line=line),
+    )

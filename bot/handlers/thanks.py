@@ -1,0 +1,86 @@
+"""/thanks: tokens from the weekly allowance, with a bonus across the department line."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+
+from bot.domain.errors import ThanksToBot, UnknownUser
+from bot.domain.roles import Role
+from bot.domain.thanks import ThanksRules, parse_thanks
+from bot.handlers.common import TruceContext, escape, notify, reply
+from bot.i18n import t, tokens
+from bot.services import directory, thanks
+
+
+def rules(context: TruceContext) -> ThanksRules:
+    s = context.settings
+    return ThanksRules(
+        weekly_allowance=s.thanks_weekly_allowance,
+        pair_daily_cap=s.thanks_pair_daily_cap,
+        cross_multiplier=s.thanks_cross_multiplier,
+    )
+
+
+async def give_thanks(update: Update, context: TruceContext) -> None:
+    """Thank a colleague: `/thanks @user 2 reason`, or `/thanks 2 reason` as a reply."""
+    context.require(Role.EMPLOYEE)
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None and chat is not None and update.effective_user is not None
+    replied = message.reply_to_message.from_user if message.reply_to_message else None
+    if replied is not None and replied.is_bot:
+        raise ThanksToBot()
+    request = parse_thanks(
+        context.args or [],
+        replying=replied is not None,
+        maximum=context.settings.thanks_weekly_allowance,
+    )
+    if request.receiver is None:
+        assert replied is not None
+        if await directory.find(context.db, replied.id) is None:
+            raise UnknownUser(name=replied.first_name)
+    result = await thanks.give(
+        context.db,
+        giver_telegram_id=update.effective_user.id,
+        receiver=request.receiver if request.receiver is not None else replied.id,  # type: ignore[union-attr]
+        amount=request.amount,
+        reason=request.reason,
+        key=f"{chat.id}:{message.message_id}",
+        rules=rules(context),
+        tz=context.settings.tz,
+    )
+    lang = context.lang
+    multiplier = context.settings.thanks_cross_multiplier
+    bonus = (
+        context.t("thanks.cross_bonus", multiplier=multiplier) if result.cross_department else ""
+    )
+    await reply(
+        update,
+        context,
+        "thanks.given",
+        giver=escape(result.giver.first_name),
+        receiver=escape(result.receiver.first_name),
+        amount=tokens(lang, result.paid),
+        reason=escape(result.reason),
+        bonus=bonus,
+    )
+    if chat.type == ChatType.PRIVATE:
+        await reply(
+            update, context, "thanks.allowance_left", left=tokens(lang, result.allowance_left)
+        )
+    if not result.replayed:
+        person = result.receiver
+        await notify(
+            context,
+            person,
+            t(
+                person.language,
+                "thanks.received",
+                giver=escape(result.giver.first_name),
+                amount=tokens(person.language, result.paid),
+                reason=escape(result.reason),
+                bonus=t(person.language, "thanks.cross_bonus", multiplier=multiplier)
+                if result.cross_department
+                else "",
+            ),
+        )
