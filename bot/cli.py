@@ -45,6 +45,8 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 
 def _run(settings: Settings) -> int:
+    from telegram.error import InvalidToken
+
     from bot.app import build_application
     from bot.db import Database
     from bot.logs import setup_logging
@@ -55,16 +57,20 @@ def _run(settings: Settings) -> int:
     # The schema must be current before the first update is handled.
     upgrade(settings.database_url)
     app = build_application(settings, Database(settings.database_url))
-    if settings.webhook_url:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            webhook_url=settings.webhook_url,
-            secret_token=secret,
-        )
-    else:
-        app.run_polling()
+    try:
+        if settings.webhook_url:
+            secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+            app.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                webhook_url=settings.webhook_url,
+                secret_token=secret,
+            )
+        else:
+            app.run_polling()
+    except InvalidToken:
+        # python-telegram-bot writes the rejected token into this error's message.
+        raise ConfigError("BOT_TOKEN: rejected by Telegram; check it with @BotFather") from None
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,11 +16,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def _sqlite_write_transactions(engine: AsyncEngine) -> None:
-    """Make every SQLite transaction a write transaction (`BEGIN IMMEDIATE`).
+def _sqlite_connections(engine: AsyncEngine, *, begin: str) -> None:
+    """Let SQLAlchemy, not the driver, start SQLite transactions, with `begin`.
 
-    SQLite then serialises writers at BEGIN instead of failing one of them at COMMIT, which is
-    what keeps concurrent token transfers correct on the embedded database.
+    Writers use `BEGIN IMMEDIATE`: SQLite then serialises them at BEGIN instead of failing one
+    at COMMIT, which keeps concurrent token transfers correct on the embedded database.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -33,23 +34,39 @@ def _sqlite_write_transactions(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        _sqlite_write_transactions(engine)
+        _sqlite_connections(engine, begin="BEGIN IMMEDIATE")
     return engine
 
 
 class Database:
-    """One engine and its session factory; `transaction()` is the unit of work."""
+    """The engine and its session factories.
+
+    `transaction()` is the unit of work that may write; `read()` is for looking only. On SQLite,
+    reads get their own engine and run beside the one writer (WAL), and writers in this process
+    queue on a lock instead of polling SQLite's busy handler.
+    """
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = create_engine(url, **engine_kwargs)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Shared by every session: ids that never change once created (the system accounts).
+        info: dict[str, Any] = {"cache": {}}
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self._write_lock: asyncio.Lock | None = None
+        self.read_engine = self.engine
+        if self.dialect == "sqlite":
+            self._write_lock = asyncio.Lock()
+            self.read_engine = create_async_engine(url, **engine_kwargs)
+            _sqlite_connections(self.read_engine, begin="BEGIN")
+        self.read_sessionmaker = async_sessionmaker(
+            self.read_engine, expire_on_commit=False, info=info
+        )
 
     @property
     def dialect(self) -> str:
@@ -58,8 +75,20 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessionmaker.begin() as session:
+        if self._write_lock is None:
+            async with self.sessionmaker.begin() as session:
+                yield session
+            return
+        async with self._write_lock, self.sessionmaker.begin() as session:
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading: a consistent snapshot, never blocked by a writer."""
+        async with self.read_sessionmaker.begin() as session:
             yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import logging
 
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-class RedactToken(logging.Filter):
-    """Replace the bot token with `<token>` in a record's message and arguments."""
 
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
+class RedactToken(logging.Formatter):
+    """Format a record, then replace the bot token with `<token>` anywhere in the text.
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.token and self.token in record.getMessage():
-            record.msg = record.getMessage().replace(self.token, "<token>")
-            record.args = None
-        return True
+    Masking the finished text, not the message alone, also covers tracebacks: a rejected
+    token, for one, comes back inside the exception python-telegram-bot logs.
+    """
+
+    def __init__(self, fmt: str, token: str) -> None:
+        super().__init__(fmt)
+        # The part after the colon is the secret; it may also appear with the colon escaped.
+        self.secrets = [part for part in (token, token.partition(":")[2]) if part]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "<token>")
+        return text
 
 
 def setup_logging(level: str, token: str | None) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    if token:
-        handler.addFilter(RedactToken(token))
+    handler.setFormatter(RedactToken(FORMAT, token) if token else logging.Formatter(FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

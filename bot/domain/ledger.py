@@ -21,9 +21,11 @@ class SystemAccount(StrEnum):
 
 def parse_amount(text: str, maximum: int) -> int:
     """A whole, positive number of tokens no larger than `maximum`."""
-    cleaned = text.strip().lstrip("+")
+    cleaned = text.strip().removeprefix("+")
     if not cleaned.isdecimal():
         raise InvalidAmount(value=text[:20])
+    if len(cleaned) > len(str(maximum)) + 1:
+        raise AmountTooLarge(maximum=maximum)
     amount = int(cleaned)
     if amount <= 0:
         raise InvalidAmount(value=text[:20])

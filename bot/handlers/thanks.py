@@ -8,7 +8,7 @@ from telegram.constants import ChatType
 from bot.domain.errors import ThanksToBot, UnknownUser
 from bot.domain.roles import Role
 from bot.domain.thanks import ThanksRules, parse_thanks
-from bot.handlers.common import TruceContext, escape, notify, reply
+from bot.handlers.common import TruceContext, escape, notify
 from bot.i18n import t, tokens
 from bot.services import directory, thanks
 
@@ -54,9 +54,7 @@ async def give_thanks(update: Update, context: TruceContext) -> None:
     bonus = (
         context.t("thanks.cross_bonus", multiplier=multiplier) if result.cross_department else ""
     )
-    await reply(
-        update,
-        context,
+    text = context.t(
         "thanks.given",
         giver=escape(result.giver.first_name),
         receiver=escape(result.receiver.first_name),
@@ -65,9 +63,9 @@ async def give_thanks(update: Update, context: TruceContext) -> None:
         bonus=bonus,
     )
     if chat.type == ChatType.PRIVATE:
-        await reply(
-            update, context, "thanks.allowance_left", left=tokens(lang, result.allowance_left)
-        )
+        left = context.t("thanks.allowance_left", left=tokens(lang, result.allowance_left))
+        text = f"{text}\n{left}"
+    await message.reply_text(text, parse_mode="HTML")
     if not result.replayed:
         person = result.receiver
         await notify(

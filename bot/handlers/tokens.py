@@ -8,8 +8,9 @@ from bot.domain.commands import parse_grant
 from bot.domain.errors import UnknownUser
 from bot.domain.roles import Role
 from bot.handlers.common import TruceContext, escape, notify, reply
+from bot.handlers.goals import goal_line
 from bot.i18n import department_name, signed, t, tokens, when
-from bot.services import directory
+from bot.services import directory, goals
 from bot.services import tokens as token_service
 
 
@@ -45,6 +46,10 @@ async def me(update: Update, context: TruceContext) -> None:
         ]
     else:
         lines += ["", context.t("me.no_history")]
+    active = await goals.active_goals(context.db, tz)
+    if active:
+        lines += ["", context.t("me.goals")]
+        lines += [goal_line(lang, goal) for goal in active]
     assert update.effective_message is not None
     await update.effective_message.reply_text("\n".join(lines), parse_mode="HTML")
 
@@ -55,21 +60,33 @@ async def grant(update: Update, context: TruceContext) -> None:
     message = update.effective_message
     assert message is not None and update.effective_user is not None
     replied = message.reply_to_message.from_user if message.reply_to_message else None
-    if replied is not None and (
-        replied.is_bot or await directory.find(context.db, replied.id) is None
-    ):
-        raise UnknownUser(name=replied.first_name)
     request = parse_grant(
         context.args or [], replying=replied is not None, maximum=context.settings.grant_max
     )
+    target: str | int
+    if request.target is not None:
+        target = request.target
+    else:
+        assert replied is not None
+        if replied.is_bot:
+            await reply(update, context, "grant.not_a_person")
+            return
+        if await directory.find(context.db, replied.id) is None:
+            raise UnknownUser(name=replied.first_name)
+        target = replied.id
     result = await token_service.grant(
         context.db,
         actor_telegram_id=update.effective_user.id,
-        target=request.target if request.target is not None else replied.id,  # type: ignore[union-attr]
+        target=target,
         amount=request.amount,
         reason=request.reason,
         key=f"grant:{message.chat_id}:{message.message_id}",
     )
+    if result.replayed:
+        # A repeated delivery or an edit of a /grant already carried out: the journal keeps the
+        # first transfer, and the request in hand may not match it, so claim nothing new.
+        await reply(update, context, "grant.already_done")
+        return
     if result.employee is not None:
         receiver = escape(result.employee.first_name)
     else:
@@ -83,7 +100,7 @@ async def grant(update: Update, context: TruceContext) -> None:
         receiver=receiver,
         reason=escape(result.reason),
     )
-    if result.employee is not None and not result.replayed:
+    if result.employee is not None:
         person = result.employee
         await notify(
             context,

@@ -11,7 +11,7 @@ COMPANY_CHAT = "company_chat_id"
 
 
 async def get(db: Database, key: str) -> str | None:
-    async with db.transaction() as session:
+    async with db.read() as session:
         return await session.scalar(select(Setting.value).where(Setting.key == key))
 
 

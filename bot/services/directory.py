@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.domain.errors import NotRegistered, UnknownDepartment, UnknownUser
 from bot.domain.ledger import SystemAccount
 from bot.domain.roles import Role, check_role_change, require
+from bot.i18n import LANGUAGES, catalog, t
 from bot.models import Account, Department, Employee
 
 
@@ -32,6 +33,7 @@ class EmployeeView:
     role: str
     paused: bool
     department: DepartmentView
+    account_id: int
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,16 @@ def department_code(name: str) -> str:
     return re.sub(r"[^\w]+", "_", name.strip().casefold()).strip("_")[:32]
 
 
-def _view(employee: Employee, department: Department) -> EmployeeView:
+def _employees() -> Select[tuple[Employee, Department, int]]:
+    """Employees with their department and token account: one row each."""
+    return (
+        select(Employee, Department, Account.id)
+        .join(Department, Department.id == Employee.department_id)
+        .join(Account, Account.employee_id == Employee.id)
+    )
+
+
+def _view(employee: Employee, department: Department, account_id: int) -> EmployeeView:
     return EmployeeView(
         id=employee.id,
         telegram_id=employee.telegram_id,
@@ -55,6 +66,7 @@ def _view(employee: Employee, department: Department) -> EmployeeView:
         role=employee.role,
         paused=employee.paused,
         department=DepartmentView(department.id, department.code, department.name),
+        account_id=account_id,
     )
 
 
@@ -92,7 +104,7 @@ async def bootstrap(db: Database, departments: list[str], admin_ids: list[int]) 
 
 
 async def list_departments(db: Database) -> list[DepartmentView]:
-    async with db.transaction() as session:
+    async with db.read() as session:
         rows = await session.scalars(
             select(Department).where(Department.active).order_by(Department.id)
         )
@@ -100,18 +112,12 @@ async def list_departments(db: Database) -> list[DepartmentView]:
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> EmployeeView | None:
-    row = (
-        await session.execute(
-            select(Employee, Department)
-            .join(Department, Department.id == Employee.department_id)
-            .where(Employee.telegram_id == telegram_id)
-        )
-    ).first()
+    row = (await session.execute(_employees().where(Employee.telegram_id == telegram_id))).first()
     return _view(*row) if row else None
 
 
 async def find(db: Database, telegram_id: int) -> EmployeeView | None:
-    async with db.transaction() as session:
+    async with db.read() as session:
         return await by_telegram_id(session, telegram_id)
 
 
@@ -153,8 +159,10 @@ async def register(
         )
         session.add(employee)
         await session.flush()
-        session.add(Account(kind="employee", employee_id=employee.id, balance=0))
-        return Registration(_view(employee, department), created=True)
+        account = Account(kind="employee", employee_id=employee.id, balance=0)
+        session.add(account)
+        await session.flush()
+        return Registration(_view(employee, department, account.id), created=True)
 
 
 async def refresh_profile(
@@ -180,35 +188,32 @@ async def set_language(db: Database, telegram_id: int, language: str) -> None:
 
 async def find_by_username(session: AsyncSession, username: str) -> EmployeeView:
     handle = username.lstrip("@").lower()
-    row = (
-        await session.execute(
-            select(Employee, Department)
-            .join(Department, Department.id == Employee.department_id)
-            .where(Employee.username == handle)
-        )
-    ).first()
+    row = (await session.execute(_employees().where(Employee.username == handle))).first()
     if row is None:
         raise UnknownUser(name=username[:40])
     return _view(*row)
 
 
 async def find_department(session: AsyncSession, text: str) -> DepartmentView | None:
-    code = department_code(text)
-    department = await session.scalar(
-        select(Department).where(
-            Department.active,
-            (Department.code == code) | (func.lower(Department.name) == text.strip().lower()),
-        )
-    )
-    return DepartmentView(department.id, department.code, department.name) if department else None
+    """A department by its code or its name in any language ("sales", "Sales", "Продажи")."""
+    wanted = text.strip().casefold()
+    for department in await session.scalars(select(Department).where(Department.active)):
+        names = {department.code, department.name.casefold(), department_code(text)}
+        names |= {
+            t(language, f"department.{department.code}").casefold()
+            for language in LANGUAGES
+            if f"department.{department.code}" in catalog(language)
+        }
+        if wanted in names or department_code(text) == department.code:
+            return DepartmentView(department.id, department.code, department.name)
+    return None
 
 
 async def staff(db: Database) -> list[EmployeeView]:
     """Everyone with a role above employee, admins first."""
-    async with db.transaction() as session:
+    async with db.read() as session:
         rows = await session.execute(
-            select(Employee, Department)
-            .join(Department, Department.id == Employee.department_id)
+            _employees()
             .where(Employee.role != Role.EMPLOYEE.value)
             .order_by(Employee.role, Employee.first_name)
         )
@@ -239,16 +244,19 @@ async def set_role(
 
 
 async def admins(db: Database) -> list[EmployeeView]:
-    async with db.transaction() as session:
+    async with db.read() as session:
         rows = await session.execute(
-            select(Employee, Department)
-            .join(Department, Department.id == Employee.department_id)
-            .where(Employee.role == Role.ADMIN.value)
-            .order_by(Employee.id)
+            _employees().where(Employee.role == Role.ADMIN.value).order_by(Employee.id)
         )
         return [_view(*row) for row in rows]
 
 
 async def lock(session: AsyncSession, employee_id: int) -> None:
-    """Serialise one person's token actions (a row lock on PostgreSQL; SQLite writes are serial)."""
-    await session.execute(select(Employee.id).where(Employee.id == employee_id).with_for_update())
+    """Serialise one person's token actions: a row lock on PostgreSQL.
+
+    SQLite needs none: its write transactions already run one at a time.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        await session.execute(
+            select(Employee.id).where(Employee.id == employee_id).with_for_update()
+        )

@@ -83,7 +83,7 @@ async def _view(session: AsyncSession, goal: Goal, tz: ZoneInfo, now: datetime) 
 
 async def active_goals(db: Database, tz: ZoneInfo, now: datetime | None = None) -> list[GoalView]:
     now = now or utcnow()
-    async with db.transaction() as session:
+    async with db.read() as session:
         goals = await session.scalars(select(Goal).where(Goal.active).order_by(Goal.id))
         return [await _view(session, goal, tz, now) for goal in goals]
 

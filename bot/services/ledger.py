@@ -45,10 +45,14 @@ class VerifyReport:
 
 
 async def system_account_id(session: AsyncSession, code: SystemAccount) -> int:
-    account_id = await session.scalar(select(Account.id).where(Account.code == code.value))
-    if account_id is None:
-        raise LookupError(f"system account {code} is missing; run the bot once to create it")
-    return account_id
+    """The id of a system account; remembered, since it never changes once created."""
+    cache: dict[str, int] = session.info.setdefault("cache", {})
+    if code.value not in cache:
+        account_id = await session.scalar(select(Account.id).where(Account.code == code.value))
+        if account_id is None:
+            raise LookupError(f"system account {code} is missing; run the bot once to create it")
+        cache[code.value] = account_id
+    return cache[code.value]
 
 
 async def post(
@@ -69,6 +73,8 @@ async def post(
     debited by a conditional UPDATE, so it cannot go below zero whatever runs alongside.
     """
     check_amount(amount)
+    if from_account == to_account:
+        raise ValueError(f"a transfer needs two accounts, got {from_account} twice")
     existing = await session.scalar(select(Transfer).where(Transfer.idempotency_key == key))
     if existing is not None:
         return TransferResult(existing.id, existing.amount, replayed=True)
@@ -142,7 +148,7 @@ async def transfer(
 
 
 async def balance(db: Database, account_id: int) -> int:
-    async with db.transaction() as session:
+    async with db.read() as session:
         value = await session.scalar(select(Account.balance).where(Account.id == account_id))
     if value is None:
         raise LookupError(f"no account {account_id}")
@@ -175,7 +181,7 @@ async def _sums(session: AsyncSession, column: Any) -> dict[int, int]:
 
 async def verify(db: Database) -> VerifyReport:
     """Recompute every balance from the journal and compare it with the stored one."""
-    async with db.transaction() as session:
+    async with db.read() as session:
         rows = await session.execute(select(Account.id, Account.balance))
         stored = {account_id: value for account_id, value in rows}
         outgoing = await _sums(session, Transfer.from_account_id)

@@ -48,7 +48,7 @@ async def leaderboard(db: Database, *, since: datetime, limit: int = 5) -> Leade
     Earned tokens are the ones that came from the issuance account: thanks, grants, quests,
     meetings and goals. Chip-ins and refunds move tokens that were already earned.
     """
-    async with db.transaction() as session:
+    async with db.read() as session:
         issuance = await session.scalar(
             select(Account.id).where(Account.code == SystemAccount.ISSUANCE.value)
         )
@@ -109,7 +109,7 @@ async def leaderboard(db: Database, *, since: datetime, limit: int = 5) -> Leade
 
 async def export_csv(db: Database, *, since: datetime | None = None) -> str:
     """The journal as CSV: one row per transfer, accounts named the way people know them."""
-    async with db.transaction() as session:
+    async with db.read() as session:
         labels: dict[int, str] = {}
         rows = await session.execute(
             select(Account, Employee, Department)

@@ -24,10 +24,10 @@ from bot.domain.ledger import SystemAccount, check_amount
 from bot.domain.periods import period_start
 from bot.domain.roles import Role, require
 from bot.domain.shop import DEFAULT_REWARDS, NewReward, RewardKind, Status
-from bot.models import Department, Employee, Redemption, RedemptionNotice, Reward, utcnow
+from bot.models import Account, Department, Employee, Redemption, RedemptionNotice, Reward, utcnow
 from bot.services import ledger
 from bot.services.directory import DepartmentView, EmployeeView, lock, require_employee
-from bot.services.tokens import department_account, employee_account
+from bot.services.tokens import department_account
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ async def seed_rewards(db: Database) -> None:
 
 
 async def rewards(db: Database, *, include_inactive: bool = False) -> list[RewardView]:
-    async with db.transaction() as session:
+    async with db.read() as session:
         query = select(Reward).order_by(Reward.price, Reward.id)
         if not include_inactive:
             query = query.where(Reward.active)
@@ -193,9 +193,9 @@ async def redeem(
             if (taken or 0) >= reward.per_person_limit:
                 raise RedemptionLimit(limit=reward.per_person_limit, period=reward.limit_period)
         if reward.kind == RewardKind.DEPARTMENT:
-            payer = await department_account(session, employee.department.id)
+            payer_id = (await department_account(session, employee.department.id)).id
         else:
-            payer = await employee_account(session, employee.id)
+            payer_id = employee.account_id
         taken_stock = await session.execute(
             update(Reward)
             .where(Reward.id == reward.id, or_(Reward.stock.is_(None), Reward.stock > 0))
@@ -208,7 +208,7 @@ async def redeem(
             reward_id=reward.id,
             employee_id=employee.id,
             department_id=employee.department.id if reward.kind == RewardKind.DEPARTMENT else None,
-            account_id=payer.id,
+            account_id=payer_id,
             price=reward.price,
             status=Status.PENDING.value,
             created_at=now,
@@ -218,7 +218,7 @@ async def redeem(
         await ledger.post(
             session,
             key=f"redemption:{redemption.id}:reserve",
-            from_account=payer.id,
+            from_account=payer_id,
             to_account=await ledger.system_account_id(session, SystemAccount.ESCROW),
             amount=reward.price,
             kind="reserve",
@@ -343,7 +343,7 @@ async def mark_fulfilled(
 
 async def open_redemptions(db: Database, *, actor_telegram_id: int) -> list[RedemptionView]:
     """Pending ones, then approved ones not yet fulfilled, oldest first."""
-    async with db.transaction() as session:
+    async with db.read() as session:
         actor = await require_employee(session, actor_telegram_id)
         require(actor.role, Role.ADMIN)
         rows = await session.scalars(
@@ -373,7 +373,7 @@ async def add_notice(db: Database, redemption_id: int, notice: Notice) -> None:
 
 
 async def notices(db: Database, redemption_id: int) -> list[Notice]:
-    async with db.transaction() as session:
+    async with db.read() as session:
         rows = await session.scalars(
             select(RedemptionNotice).where(RedemptionNotice.redemption_id == redemption_id)
         )
@@ -385,21 +385,27 @@ async def chip_in(db: Database, *, telegram_id: int, amount: int, key: str) -> t
     check_amount(amount)
     async with db.transaction() as session:
         employee: EmployeeView = await require_employee(session, telegram_id)
-        own = await employee_account(session, employee.id)
         wallet = await department_account(session, employee.department.id)
         await ledger.post(
             session,
             key=f"chipin:{key}",
-            from_account=own.id,
+            from_account=employee.account_id,
             to_account=wallet.id,
             amount=amount,
             kind="chipin",
             reason="chip-in",
             actor_id=employee.id,
         )
-        await session.refresh(own)
-        await session.refresh(wallet)
-        return own.balance, wallet.balance
+        balances = dict(
+            (
+                await session.execute(
+                    select(Account.id, Account.balance).where(
+                        Account.id.in_([employee.account_id, wallet.id])
+                    )
+                )
+            ).all()
+        )
+        return balances[employee.account_id], balances[wallet.id]
 
 
 async def add_reward(db: Database, *, actor_telegram_id: int, reward: NewReward) -> RewardView:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
@@ -23,7 +23,6 @@ from bot.services.directory import (
     lock,
     require_employee,
 )
-from bot.services.tokens import employee_account
 
 
 @dataclass(frozen=True)
@@ -38,19 +37,36 @@ class ThanksResult:
     replayed: bool
 
 
-async def _given(session: AsyncSession, *conditions: object) -> int:
-    total = func.coalesce(func.sum(Thanks.amount), 0)
-    return int(await session.scalar(select(total).where(*conditions)) or 0)
+async def _given(
+    session: AsyncSession, giver_id: int, receiver_id: int, week: date, day: date
+) -> tuple[int, int]:
+    """What the giver gave this week, and to this receiver today: one query."""
+    to_pair_today = case(
+        (and_(Thanks.receiver_id == receiver_id, Thanks.day == day), Thanks.amount), else_=0
+    )
+    row = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(Thanks.amount), 0),
+                func.coalesce(func.sum(to_pair_today), 0),
+            ).where(Thanks.giver_id == giver_id, Thanks.week == week)
+        )
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 async def allowance_left(
     db: Database, telegram_id: int, rules: ThanksRules, tz: ZoneInfo, now: datetime | None = None
 ) -> int:
-    async with db.transaction() as session:
+    async with db.read() as session:
         giver = await require_employee(session, telegram_id)
         week = week_start(now or utcnow(), tz)
-        used = await _given(session, Thanks.giver_id == giver.id, Thanks.week == week)
-    return max(rules.weekly_allowance - used, 0)
+        used = await session.scalar(
+            select(func.coalesce(func.sum(Thanks.amount), 0)).where(
+                Thanks.giver_id == giver.id, Thanks.week == week
+            )
+        )
+    return max(rules.weekly_allowance - int(used or 0), 0)
 
 
 async def give(
@@ -82,36 +98,29 @@ async def give(
             raise ReceiverPaused(name=target.first_name)
         # One giver's thanks are counted one at a time, so the allowance holds under load.
         await lock(session, giver.id)
-        existing = await session.scalar(select(Thanks).where(Thanks.key == key))
         week, day = week_start(now, tz), local_day(now, tz)
-        if existing is not None:
-            used = await _given(session, Thanks.giver_id == giver.id, Thanks.week == week)
-            return ThanksResult(
-                giver,
-                target,
-                existing.amount,
-                existing.paid,
-                existing.cross_department,
-                existing.reason,
-                max(rules.weekly_allowance - used, 0),
-                replayed=True,
-            )
-        used = await _given(session, Thanks.giver_id == giver.id, Thanks.week == week)
-        pair_today = await _given(
-            session,
-            Thanks.giver_id == giver.id,
-            Thanks.receiver_id == target.id,
-            Thanks.day == day,
-        )
-        rules.check(amount, used, pair_today)
+        used, pair_today = await _given(session, giver.id, target.id, week, day)
         cross = giver.department.id != target.department.id
         paid = rules.paid(amount, cross)
-        account = await employee_account(session, target.id)
+        result = ThanksResult(
+            giver,
+            target,
+            amount,
+            paid,
+            cross,
+            reason,
+            rules.weekly_allowance - used - amount,
+            replayed=False,
+        )
+        if await session.scalar(select(Thanks.id).where(Thanks.key == key)) is not None:
+            # The same message delivered twice: it was counted the first time.
+            return replace(result, allowance_left=rules.weekly_allowance - used, replayed=True)
+        rules.check(amount, used, pair_today)
         posted = await ledger.post(
             session,
             key=f"thanks:{key}",
             from_account=await ledger.system_account_id(session, SystemAccount.ISSUANCE),
-            to_account=account.id,
+            to_account=target.account_id,
             amount=paid,
             kind="thanks",
             reason=reason,
@@ -133,13 +142,4 @@ async def give(
                 created_at=now,
             )
         )
-    return ThanksResult(
-        giver,
-        target,
-        amount,
-        paid,
-        cross,
-        reason,
-        rules.weekly_allowance - used - amount,
-        replayed=False,
-    )
+    return result

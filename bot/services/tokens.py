@@ -56,7 +56,7 @@ async def department_account(session: AsyncSession, department_id: int) -> Accou
 
 
 async def summary(db: Database, telegram_id: int, recent: int = 5) -> Summary:
-    async with db.transaction() as session:
+    async with db.read() as session:
         employee = await require_employee(session, telegram_id)
         own = await employee_account(session, employee.id)
         department = await department_account(session, employee.department.id)
@@ -94,16 +94,16 @@ async def grant(
             department = await find_department(session, target)
             if department is None:
                 raise UnknownTarget(name=target[:40])
-        account = (
-            await employee_account(session, employee.id)
+        account_id = (
+            employee.account_id
             if employee
-            else await department_account(session, department.id)  # type: ignore[union-attr]
+            else (await department_account(session, department.id)).id  # type: ignore[union-attr]
         )
         result = await ledger.post(
             session,
             key=key,
             from_account=await ledger.system_account_id(session, SystemAccount.ISSUANCE),
-            to_account=account.id,
+            to_account=account_id,
             amount=amount,
             kind="grant",
             reason=reason,

@@ -1,0 +1,123 @@
+"""Thanks and redemptions per second, end to end through the offline Bot API.
+
+Each update goes through a real Application: the actor middleware, the handler, the service's
+transaction, and every message the bot sends in answer. A bare python-telegram-bot echo bot,
+on the same fake Bot API in the same run, is the yardstick.
+
+    python -m tests.bench.bench_economy                 # SQLite
+    python -m tests.bench.bench_economy --db postgresql # needs TRUCE_BENCH_DATABASE_URL
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from telegram import Update
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+from bot.services import directory, tokens
+from tests.bench.common import database, rate, running_bot
+from tests.fake_telegram import TOKEN, FakeBotApi, FakeRequest, Person, Telegram
+
+ADMIN = Person(1, "Admin", "admin", "en")
+
+
+async def echo_rate(count: int, concurrency: int) -> float:
+    """Updates per second for an Application that only echoes the text back."""
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None and update.effective_message.text
+        await update.effective_message.reply_text(update.effective_message.text)
+
+    api = FakeBotApi()
+    app = Application.builder().token(TOKEN).request(FakeRequest(api)).build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    await app.initialize()
+    tg = Telegram(app, api)
+    person = Person(5, "Echo", "echo", "en")
+    try:
+        return await rate(
+            count,
+            lambda i: tg.send(person, f"/thanks @someone 1 hello {i}"),
+            concurrency=concurrency,
+        )
+    finally:
+        await app.shutdown()
+
+
+async def economy_rates(kind: str, count: int, concurrency: int) -> tuple[float, float]:
+    """(thanks per second, redemptions per second) on a fresh database of `kind`."""
+    givers = [Person(10_000 + i, f"M{i}", f"m{i}", "en") for i in range(count // 4 + 1)]
+    receivers = [Person(20_000 + i, f"S{i}", f"s{i}", "ru") for i in range(count // 2 + 1)]
+    async with database(kind) as url:
+        api = FakeBotApi()
+        async with running_bot(url, api, admin_ids=[ADMIN.id]) as tg:
+            db = tg.app.bot_data["db"]
+            for person, department in (
+                [(ADMIN, "marketing")]
+                + [(p, "marketing") for p in givers]
+                + [(p, "sales") for p in receivers]
+            ):
+                tg.private_chat(person)
+                await directory.register(
+                    db,
+                    telegram_id=person.id,
+                    first_name=person.first_name,
+                    username=person.username,
+                    language=person.language_code or "en",
+                    department_code=department,
+                    admin_ids=[ADMIN.id],
+                )
+
+            def thank(i: int) -> object:
+                giver = givers[i // 4]
+                receiver = receivers[(i // 4 + i % 4) % len(receivers)]
+                return tg.send(giver, f"/thanks @{receiver.username} 1 for the demo {i}")
+
+            thanks_per_second = await rate(count, thank, concurrency=concurrency)
+            sent = len(api.calls_to("sendMessage"))
+            assert sent >= 2 * count, f"only {sent} messages for {count} thanks"
+
+            buyers = receivers[: count // 4 + 1]
+            for n, person in enumerate(buyers):
+                await tokens.grant(
+                    db,
+                    actor_telegram_id=ADMIN.id,
+                    target=person.id,
+                    amount=20 * 4,
+                    reason="bench",
+                    key=f"bench-grant-{n}",
+                )
+
+            def redeem(i: int) -> object:
+                return tg.send(buyers[i // 4], "/redeem coffee")
+
+            redemptions_per_second = await rate(count, redeem, concurrency=concurrency)
+            pending = len(api.calls_to("sendMessage")) - sent
+            assert pending >= 2 * count, f"only {pending} messages for {count} redemptions"
+        return thanks_per_second, redemptions_per_second
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    parser.add_argument("-n", "--count", type=int, default=1000, help="updates per measurement")
+    parser.add_argument(
+        "-c", "--concurrency", type=int, default=32, help="updates in flight at once (1: serial)"
+    )
+    args = parser.parse_args()
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    echo = await echo_rate(args.count, args.concurrency)
+    print(f"{args.count} updates per figure, {args.concurrency} in flight")
+    print(f"echo bot: {echo:8.1f} updates/s")
+    for kind in kinds:
+        thanks, redemptions = await economy_rates(kind, args.count, args.concurrency)
+        print(
+            f"{kind:10s} thanks: {thanks:7.1f}/s ({thanks / echo:.2f} of echo)   "
+            f"redemptions: {redemptions:7.1f}/s ({redemptions / echo:.2f} of echo)"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,272 @@
+"""Admins grant tokens with /grant: to a person, to a department, or by replying in a group."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot.db import Database
+from bot.services import ledger
+from bot.services import tokens as token_service
+from tests.fake_telegram import Person, Telegram
+
+ALICE = Person(1001, "Alice", "alice", "en")  # the admin, from ADMIN_IDS; in Sales
+BORIS = Person(2001, "Boris", "boris", "ru")  # Marketing
+CAROL = Person(2002, "Carol", "carol", "en")  # Sales
+DMITRY = Person(2003, "Dmitry", "dmitry", "ru")  # never joins
+JOINED = (ALICE, BORIS, CAROL)
+
+
+def said(calls: list[dict[str, Any]], chat_id: int | None = None) -> str:
+    """What the bot wrote in answer, optionally only in one chat."""
+    return "\n".join(
+        call.get("text", "") for call in calls if chat_id is None or call["chat_id"] == chat_id
+    )
+
+
+async def join(tg: Telegram, person: Person, department: str) -> None:
+    await tg.send(person, "/start")
+    await tg.press(person, tg.last_message(person.id), f"dept:{department}:{person.id}")
+
+
+async def post(tg: Telegram, person: Person, text: str, group: dict[str, Any]) -> dict[str, Any]:
+    """`person` writes in the group; returns their message, to reply to."""
+    await tg.send(person, text, chat=group)
+    return [
+        message
+        for (chat_id, _), message in tg.api.messages.items()
+        if chat_id == group["id"] and message["from"]["id"] == person.id
+    ][-1]
+
+
+@pytest.fixture
+async def company(tg: Telegram) -> Telegram:
+    """Alice (admin, Sales, English), Boris (Marketing, Russian), Carol (Sales, English)."""
+    await join(tg, ALICE, "sales")
+    await join(tg, BORIS, "marketing")
+    await join(tg, CAROL, "sales")
+    return tg
+
+
+async def books(db: Database) -> tuple[int, list[tuple[int, int]]]:
+    """How many transfers there are, and each joined person's own and department balance."""
+    report = await ledger.verify(db)
+    assert report.clean
+    balances = []
+    for person in JOINED:
+        summary = await token_service.summary(db, person.id)
+        balances.append((summary.balance, summary.department_balance))
+    return report.transfers, balances
+
+
+async def test_granting_a_person_pays_them_and_tells_them_in_their_own_language(
+    company: Telegram, db: Database
+) -> None:
+    answer = await company.send(ALICE, "/grant @boris 50 great launch")
+
+    assert "Granted 50 tokens to Boris: great launch" in said(answer, ALICE.id)
+    assert said(answer, BORIS.id) == "Вам начислено 50 токенов: great launch"
+    me = said(await company.send(BORIS, "/me"))
+    assert "Ваш баланс: <b>50 токенов</b>" in me
+    assert "+50" in me and "great launch" in me
+    assert (await ledger.verify(db)).clean
+
+
+async def test_an_english_speaker_is_told_about_a_grant_in_english(company: Telegram) -> None:
+    answer = await company.send(ALICE, "/grant @Carol 1 first deal")
+
+    assert said(answer, CAROL.id) == "You received 1 token: first deal"
+    assert "Your balance: <b>1 token</b>" in said(await company.send(CAROL, "/me"))
+
+
+async def test_granting_a_department_fills_its_wallet_and_not_a_persons_balance(
+    company: Telegram,
+) -> None:
+    answer = await company.send(ALICE, "/grant marketing 100 joint launch")
+
+    assert "Granted 100 tokens to Marketing: joint launch" in said(answer, ALICE.id)
+    assert said(answer, BORIS.id) == ""  # a department grant sends no personal notice
+    marketer = said(await company.send(BORIS, "/me"))
+    assert "Кошелёк отдела «Маркетинг»: 100 токенов" in marketer
+    assert "Ваш баланс: <b>0 токенов</b>" in marketer
+    assert "Sales wallet: 0 tokens" in said(await company.send(CAROL, "/me"))
+
+
+async def test_a_grant_replying_to_a_persons_message_in_a_group_pays_that_person(
+    company: Telegram,
+) -> None:
+    group = company.group()
+    message = await post(company, BORIS, "Закрыл сделку вместе с маркетингом!", group)
+
+    answer = await company.send(
+        ALICE, "/grant 5 closed a deal together", chat=group, reply_to=message
+    )
+
+    assert "Granted 5 tokens to Boris" in said(answer, group["id"])
+    assert "Вам начислено 5 токенов" in said(answer, BORIS.id)
+    assert "Ваш баланс: <b>5 токенов</b>" in said(await company.send(BORIS, "/me"))
+
+
+async def test_a_target_written_in_a_reply_wins_over_the_person_replied_to(
+    company: Telegram,
+) -> None:
+    group = company.group()
+    message = await post(company, DMITRY, "Hello all", group)
+
+    to_person = await company.send(ALICE, "/grant @carol 3 helped", chat=group, reply_to=message)
+    to_department = await company.send(ALICE, "/grant sales 7 helped", chat=group, reply_to=message)
+
+    assert "Granted 3 tokens to Carol" in said(to_person, group["id"])
+    assert "Granted 7 tokens to Sales" in said(to_department, group["id"])
+    carol = said(await company.send(CAROL, "/me"))
+    assert "Your balance: <b>3 tokens</b>" in carol
+    assert "Sales wallet: 7 tokens" in carol
+
+
+def grant_update(tg: Telegram, text: str, message_id: int, *, edited: bool = False) -> Update:
+    chat = tg.private_chat(ALICE)
+    message = {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": chat,
+        "from": ALICE.as_user(),
+        "text": text,
+        "entities": [{"type": "bot_command", "offset": 0, "length": len("/grant")}],
+    }
+    if edited:
+        message["edit_date"] = int(time.time())
+    kind = "edited_message" if edited else "message"
+    return Update.de_json({"update_id": tg.api.next_update_id(), kind: message}, tg.app.bot)
+
+
+async def test_the_same_update_delivered_twice_grants_once(company: Telegram, db: Database) -> None:
+    update = grant_update(company, "/grant @boris 50 great launch", 9001)
+
+    await company.app.process_update(update)
+    await company.app.process_update(update)
+
+    notices = [m for m in company.api.sent(BORIS.id) if "Вам начислено" in m["text"]]
+    assert len(notices) == 1
+    transfers, balances = await books(db)
+    assert transfers == 1
+    assert balances[1] == (50, 0)
+
+
+async def test_editing_a_grant_already_made_neither_grants_again_nor_claims_the_new_amount(
+    company: Telegram, db: Database
+) -> None:
+    await company.app.process_update(grant_update(company, "/grant @boris 50 launch", 9002))
+
+    await company.app.process_update(
+        grant_update(company, "/grant @boris 500 launch", 9002, edited=True)
+    )
+
+    reply = company.last_message(ALICE.id)["text"]
+    assert "already been carried out" in reply and "500" not in reply
+    assert (await books(db))[1][1] == (50, 0)
+
+
+async def test_editing_a_failed_grant_to_fix_it_makes_the_grant(
+    company: Telegram, db: Database
+) -> None:
+    await company.app.process_update(grant_update(company, "/grant @bors 50 launch", 9003))
+    assert "I don't know @bors" in company.last_message(ALICE.id)["text"]
+
+    await company.app.process_update(
+        grant_update(company, "/grant @boris 50 launch", 9003, edited=True)
+    )
+
+    assert "Granted 50 tokens to Boris" in company.last_message(ALICE.id)["text"]
+    assert (await books(db))[1][1] == (50, 0)
+
+
+LONG_REASON = "x" * 201
+
+
+@pytest.mark.parametrize(
+    ("sender", "command", "answer"),
+    [
+        (BORIS, "/grant @carol 5 thanks", "это может сделать только тот, у кого есть нужная роль"),
+        (DMITRY, "/grant @boris 5 thanks", "Вы ещё не в игре: сначала отправьте мне /start"),
+        (ALICE, "/grant", "Usage: /grant @username 50 reason"),
+        (ALICE, "/grant @boris", "Usage: /grant @username 50 reason"),
+        (ALICE, "/grant 5 thanks", "Usage: /grant @username 50 reason"),
+        (ALICE, "/grant @boris thanks a lot", "“thanks” is not an amount"),
+        (ALICE, "/grant @boris 0 thanks", "“0” is not an amount"),
+        (ALICE, "/grant @boris -5 thanks", "“-5” is not an amount"),
+        (ALICE, "/grant @boris 2.5 thanks", "“2.5” is not an amount"),
+        (ALICE, "/grant @boris ten thanks", "“ten” is not an amount"),
+        (ALICE, "/grant @boris 10001 thanks", "too many tokens at once: the most is 10000"),
+        (ALICE, "/grant @boris 99999999999999999999 thanks", "the most is 10000"),
+        (ALICE, "/grant @nobody 5 thanks", "I don't know @nobody yet"),
+        (ALICE, "/grant @dmitry 5 thanks", "I don't know @dmitry yet"),
+        (
+            ALICE,
+            "/grant finance 5 thanks",
+            "“finance” is neither a @username I know nor a department",
+        ),
+        (ALICE, "/grant @boris 5", "Please add a reason"),
+        (ALICE, f"/grant @boris 5 {LONG_REASON}", "The reason is too long: at most 200 characters"),
+    ],
+)
+async def test_bad_grants_are_answered_clearly_and_change_nothing(
+    company: Telegram, db: Database, sender: Person, command: str, answer: str
+) -> None:
+    before = await books(db)
+
+    calls = await company.send(sender, command)
+
+    assert answer in said(calls, sender.id)
+    assert "Granted" not in said(calls) and "Начислено" not in said(calls)
+    assert [call["chat_id"] for call in calls] == [sender.id]  # nobody else is told anything
+    assert await books(db) == before
+
+
+@pytest.mark.parametrize("settings_overrides", [{"grant_max": 100}])
+async def test_a_configured_maximum_caps_a_single_grant(company: Telegram, db: Database) -> None:
+    before = await books(db)
+
+    refused = await company.send(ALICE, "/grant @boris 101 launch")
+
+    assert "the most is 100" in said(refused)
+    assert await books(db) == before
+    allowed = await company.send(ALICE, "/grant @boris 100 launch")
+    assert "Granted 100 tokens to Boris" in said(allowed)
+
+
+async def test_a_reason_of_exactly_two_hundred_characters_is_accepted(company: Telegram) -> None:
+    reason = "y" * 200
+
+    answer = await company.send(ALICE, f"/grant @boris 5 {reason}")
+
+    assert f"Granted 5 tokens to Boris: {reason}" in said(answer, ALICE.id)
+
+
+async def test_replying_to_the_bots_own_message_grants_nothing(
+    company: Telegram, db: Database
+) -> None:
+    group = company.group()
+    await company.send(ALICE, "/me", chat=group)  # the bot answers in the group
+    bot_message = company.last_message(group["id"])
+    before = await books(db)
+
+    answer = await company.send(ALICE, "/grant 5 thanks", chat=group, reply_to=bot_message)
+
+    assert "Tokens are for people" in said(answer, group["id"])
+    assert await books(db) == before
+
+
+async def test_replying_to_someone_who_never_joined_grants_nothing(
+    company: Telegram, db: Database
+) -> None:
+    group = company.group()
+    message = await post(company, DMITRY, "Всем привет", group)
+    before = await books(db)
+
+    answer = await company.send(ALICE, "/grant 5 thanks", chat=group, reply_to=message)
+
+    assert "I don't know Dmitry yet" in said(answer, group["id"])
+    assert await books(db) == before
