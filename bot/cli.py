@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 
 from alembic import command
@@ -18,7 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class ConfigError(Exception):
-    """A setting is missing or malformed; the message names it in one line."""
+    """A setting or an option is missing or malformed; the message names it in one line."""
 
 
 def load_settings() -> Settings:
@@ -27,7 +28,7 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise ConfigError(f"{name}: {first['msg']}") from None
+        raise ConfigError(f"configuration error: {name}: {first['msg']}") from None
 
 
 def alembic_config(database_url: str) -> Config:
@@ -52,7 +53,7 @@ def _run(settings: Settings) -> int:
     from bot.logs import setup_logging
 
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
-        raise ConfigError("BOT_TOKEN: not set; get one from @BotFather and export BOT_TOKEN=...")
+        raise ConfigError("configuration error: BOT_TOKEN: not set; get one from @BotFather and export BOT_TOKEN=...")
     setup_logging(settings.log_level, settings.bot_token.get_secret_value())
     # The schema must be current before the first update is handled.
     upgrade(settings.database_url)
@@ -70,7 +71,7 @@ def _run(settings: Settings) -> int:
             app.run_polling()
     except InvalidToken:
         # python-telegram-bot writes the rejected token into this error's message.
-        raise ConfigError("BOT_TOKEN: rejected by Telegram; check it with @BotFather") from None
+        raise ConfigError("configuration error: BOT_TOKEN: rejected by Telegram; check it with @BotFather") from None
     return 0
 
 
@@ -109,6 +110,34 @@ def _verify(settings: Settings) -> int:
     return asyncio.run(go())
 
 
+def _export(settings: Settings, since: str | None, output: str | None) -> int:
+    from bot.db import Database
+    from bot.services.reports import export_csv
+
+    start = None
+    if since is not None:
+        try:
+            day = date.fromisoformat(since)
+        except ValueError:
+            raise ConfigError(f"--since: {since!r} is not a date like 2026-11-01") from None
+        start = datetime.combine(day, time.min, tzinfo=settings.tz)
+
+    async def go() -> str:
+        db = Database(settings.database_url)
+        try:
+            return await export_csv(db, since=start)
+        finally:
+            await db.dispose()
+
+    text = asyncio.run(go())
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+        print(f"wrote {text.count(chr(10)) - 1} transfers to {output}", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="truce", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -118,6 +147,9 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("revision", nargs="?", help="target revision (default: head / -1)")
     ledger = sub.add_parser("ledger", help="the token ledger")
     ledger.add_argument("action", choices=["verify"])
+    export = sub.add_parser("export", help="write the token journal as CSV")
+    export.add_argument("--since", help="only transfers from this day on (YYYY-MM-DD)")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
     return root
 
 
@@ -129,9 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(settings)
         if args.command == "db":
             return _db(settings, args.action, args.revision)
+        if args.command == "export":
+            return _export(settings, args.since, args.output)
         return _verify(settings)
     except ConfigError as exc:
-        print(f"truce: configuration error: {exc}", file=sys.stderr)
+        print(f"truce: {exc}", file=sys.stderr)
         return 2
 
 
