@@ -53,7 +53,10 @@ def _run(settings: Settings) -> int:
     from bot.logs import setup_logging
 
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
-        raise ConfigError("configuration error: BOT_TOKEN: not set; get one from @BotFather and export BOT_TOKEN=...")
+        raise ConfigError(
+            "configuration error: BOT_TOKEN: not set; get one from @BotFather"
+            " and export BOT_TOKEN=..."
+        )
     setup_logging(settings.log_level, settings.bot_token.get_secret_value())
     # The schema must be current before the first update is handled.
     upgrade(settings.database_url)
@@ -71,7 +74,9 @@ def _run(settings: Settings) -> int:
             app.run_polling()
     except InvalidToken:
         # python-telegram-bot writes the rejected token into this error's message.
-        raise ConfigError("configuration error: BOT_TOKEN: rejected by Telegram; check it with @BotFather") from None
+        raise ConfigError(
+            "configuration error: BOT_TOKEN: rejected by Telegram; check it with @BotFather"
+        ) from None
     return 0
 
 
