@@ -63,5 +63,5 @@ def build_application(
     app.bot_data["settings"] = settings
     app.bot_data["db"] = db
     handlers.register(app)
-    jobs.schedule(app)
+    jobs.schedule_jobs(app)
     return app

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     thanks_cross_multiplier: int = Field(default=2, ge=1, le=10)
     thanks_pair_daily_cap: int = Field(default=3, gt=0, le=1000)
     redemption_expiry_days: int = Field(default=14, gt=0, le=365)
+    mixer_reward: int = Field(default=10, ge=0, le=10_000)
+    schedule_grace_hours: float = Field(default=12, ge=0, le=24 * 7)
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, gt=0, lt=65536)

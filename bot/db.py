@@ -59,6 +59,8 @@ class Database:
         info: dict[str, Any] = {"cache": {}}
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write_lock: asyncio.Lock | None = None
+        # What PostgreSQL's advisory locks do across processes, for the one SQLite process.
+        self.local_locks: dict[str, asyncio.Lock] = {}
         self.read_engine = self.engine
         if self.dialect == "sqlite":
             self._write_lock = asyncio.Lock()

@@ -1,18 +1,41 @@
-"""Scheduled work, registered with PTB's JobQueue at start-up."""
+"""Scheduled work, registered with PTB's JobQueue at start-up.
+
+A tick every minute looks at each schedule: a post whose time has come is claimed for its
+period (a unique row, so it happens at most once per period, across restarts and across two
+bots on one database), sent, and marked done. A post missed while the bot was down is sent
+when it comes back if it is still within the grace window, and skipped with a log line if not.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import time, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from telegram import InputFile
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot import chart, keyboards
+from bot.domain.schedule import (
+    last_monthly,
+    last_weekly,
+    monthly_period,
+    still_worth_sending,
+    weekly_period,
+)
 from bot.handlers.common import TruceContext
+from bot.handlers.rhythm import chart_titles, department_names, digest_text, intro_text
 from bot.handlers.shop import tell_requester
-from bot.services import shop
+from bot.i18n import t
+from bot.services import company, digest, mixer, schedule, shop
 
 log = logging.getLogger(__name__)
+SEND_CONCURRENCY = 10
+MAX_ATTEMPTS = 5
 
 
 async def expire_redemptions(context: TruceContext) -> None:
@@ -26,9 +49,143 @@ async def expire_redemptions(context: TruceContext) -> None:
         log.info("expired %s pending redemptions", len(expired))
 
 
-def schedule(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+async def send_once(
+    context: TruceContext, run: schedule.Run, recipient: int, send: Callable[[], Awaitable[Any]]
+) -> bool:
+    """Send one message of a run unless it was claimed before; keep going after RetryAfter."""
+    if not await schedule.claim_delivery(context.db, run.id, recipient):
+        return False
+    ok = False
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            await send()
+            ok = True
+            break
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+            await asyncio.sleep(seconds)
+        except TelegramError as exc:
+            log.info("run %s: could not send to %s: %s", run.id, recipient, exc)
+            break
+    await schedule.delivered(context.db, run.id, recipient, ok)
+    return ok
+
+
+async def run_mixer(context: TruceContext, run: schedule.Run, due: datetime, tz: ZoneInfo) -> None:
+    """Pair people, tell each their partner, and tell the company chat the week's topic."""
+    view = await mixer.plan_round(context.db, run.period)
+    bot, language = context.bot, context.settings.default_language
+    chat_id = await company.company_chat(context.db)
+    if chat_id is not None:
+        text = t(
+            language,
+            "mixer.announce",
+            n=len(view.groups),
+            topic=t(language, f"mixer.topic.{view.topic}"),
+        )
+        await send_once(context, run, chat_id, lambda: bot.send_message(chat_id, text))
+    gate = asyncio.Semaphore(SEND_CONCURRENCY)
+    done = await schedule.claimed(context.db, run.id)
+
+    async def intro(person: Any, group: mixer.GroupView | None) -> None:
+        if person.telegram_id in done:
+            return
+        lang = person.language
+        if group is None:
+            text, markup = t(lang, "mixer.no_partner"), None
+        else:
+            text = intro_text(lang, group, person.telegram_id)
+            markup = keyboards.mixer_intro(lang, group.id)
+        async with gate:
+            await send_once(
+                context,
+                run,
+                person.telegram_id,
+                lambda: bot.send_message(
+                    person.telegram_id, text, parse_mode="HTML", reply_markup=markup
+                ),
+            )
+
+    await asyncio.gather(
+        *(intro(p, g) for g in view.groups for p in g.members),
+        *(intro(p, None) for p in view.waiting),
+    )
+    log.info("mixer %s: %s groups, %s waiting", run.period, len(view.groups), len(view.waiting))
+
+
+def digest_window(job: str, due: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The weekly digest looks back 7 days; the monthly one at the previous calendar month."""
+    if job == schedule.MONTHLY:
+        end = due.astimezone(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        start = (end - timedelta(days=1)).replace(day=1)
+        return start, end
+    return due - timedelta(days=7), due
+
+
+async def run_digest(context: TruceContext, run: schedule.Run, due: datetime, tz: ZoneInfo) -> None:
+    """Post the digest and its chart in the company chat."""
+    chat_id = await company.company_chat(context.db)
+    if chat_id is None:
+        log.info("digest %s: no company chat yet (/setup_chat); not posted", run.period)
+        return
+    start, end = digest_window(run.job, due, tz)
+    data = await digest.compute(
+        context.db, start=start, end=end, tz=tz, shame=await company.wall_of_shame(context.db)
+    )
+    language = context.settings.default_language
+    names = await department_names(context, language)
+    text = digest_text(language, data, names, monthly=run.job == schedule.MONTHLY, tz=tz)
+    png = chart.render(
+        data.chart_weeks, data.chart_tokens, names, data.chart_index, chart_titles(language)
+    )
+
+    async def post() -> None:
+        await context.bot.send_message(chat_id, text, parse_mode="HTML")
+        await context.bot.send_photo(chat_id, InputFile(png, filename="digest.png"))
+
+    await send_once(context, run, chat_id, post)
+
+
+RUNNERS = {schedule.MIXER: run_mixer, schedule.DIGEST: run_digest, schedule.MONTHLY: run_digest}
+
+
+async def run_due(context: TruceContext, now: datetime | None = None) -> None:
+    """Run every scheduled post whose time has come and whose period has not had it yet."""
+    now = now or datetime.now(UTC)
+    db = context.db
+    tz = await schedule.timezone(db, context.settings.timezone)
+    grace = timedelta(hours=context.settings.schedule_grace_hours)
+    for job, plan in (await schedule.plans(db)).items():
+        if not plan.enabled:
+            continue
+        if job == schedule.MONTHLY:
+            due = last_monthly(plan.slot.minute, now, tz)
+            period = monthly_period(due, tz)
+        else:
+            due = last_weekly(plan.slot, now, tz)
+            period = weekly_period(due, tz)
+        async with schedule.exclusive(db, job) as held:
+            if not held:
+                continue  # another bot on this database is running it right now
+            late = not still_worth_sending(due, now, grace)
+            run = await schedule.claim(db, job, period, due, late=late)
+            if run is None:
+                continue
+            log.info("%s %s: %s", job, period, "resuming" if run.resumed else "starting")
+            await RUNNERS[job](context, run, due, tz)
+            await schedule.finish(db, run.id)
+
+
+async def tick(context: TruceContext) -> None:
+    """The scheduler's heartbeat."""
+    await run_due(context)
+
+
+def schedule_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     assert app.job_queue is not None
     tz = app.bot_data["settings"].tz
     app.job_queue.run_daily(expire_redemptions, time(hour=3, tzinfo=tz), name="expire")
-    # Also once shortly after start, so a bot that was down at 03:00 still catches up.
+    # Once shortly after start too, so a bot that was down at 03:00 still catches up.
     app.job_queue.run_once(expire_redemptions, 60, name="expire-at-start")
+    app.job_queue.run_repeating(tick, interval=60, first=5, name="schedule")

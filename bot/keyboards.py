@@ -105,3 +105,25 @@ def parse_admin_action(data: str | None) -> tuple[str, int]:
     ):
         raise BadButton()
     return parts[1], int(parts[2])
+
+
+def mixer_intro(language: str, group_id: int) -> InlineKeyboardMarkup:
+    """ "We met" and "Add the client pain" under a mixer intro; members are checked on press."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(t(language, "button.we_met"), callback_data=f"met:{group_id}")],
+            [
+                InlineKeyboardButton(
+                    t(language, "button.add_pain"), callback_data=f"pain:{group_id}"
+                )
+            ],
+        ]
+    )
+
+
+def parse_group(data: str | None, prefix: str) -> int:
+    """The mixer group id of a `met:<id>` or `pain:<id>` button."""
+    parts = (data or "").split(":")
+    if len(parts) != 2 or parts[0] != prefix or not parts[1].isdecimal() or len(parts[1]) > 12:
+        raise BadButton()
+    return int(parts[1])

@@ -275,3 +275,94 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(500))
+
+
+class Schedule(Base):
+    """When a scheduled post runs: a weekday and a time in the company's timezone."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("minute BETWEEN 0 AND 1439", name="minute"),
+    )
+
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    minute: Mapped[int] = mapped_column(Integer)  # minutes after local midnight
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ScheduledRun(Base):
+    """One run of a scheduled post for one period; unique, so it happens at most once."""
+
+    __tablename__ = "scheduled_runs"
+    __table_args__ = (
+        UniqueConstraint("job", "period"),
+        CheckConstraint("status IN ('running', 'done', 'skipped')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """A message of a run claimed for one recipient, so a resumed run never sends it twice."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("run_id", "recipient"),
+        CheckConstraint("status IN ('claimed', 'sent', 'failed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("scheduled_runs.id"))
+    recipient: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MixerRound(Base):
+    __tablename__ = "mixer_rounds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(16), unique=True)
+    topic: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MixerGroup(Base):
+    """A pair (or trio) of people from different departments meeting this week."""
+
+    __tablename__ = "mixer_groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("mixer_rounds.id"), index=True)
+    prompt: Mapped[str] = mapped_column(String(32))
+    pain: Mapped[str | None] = mapped_column(String(500))
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MixerMember(Base):
+    __tablename__ = "mixer_members"
+    __table_args__ = (UniqueConstraint("group_id", "employee_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("mixer_groups.id"), index=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MixerWaiting(Base):
+    """Someone left without a partner this week; they are paired first next week."""
+
+    __tablename__ = "mixer_waiting"
+    __table_args__ = (UniqueConstraint("round_id", "employee_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("mixer_rounds.id"))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))

@@ -141,8 +141,9 @@ class FakeBotApi:
                 "from": self.bot_user(),
                 **content,
             }
-            if params.get("reply_markup"):
-                message["reply_markup"] = _decoded(params["reply_markup"])
+            markup = _decoded(params.get("reply_markup"))
+            if markup and "inline_keyboard" in markup:  # Telegram echoes inline keyboards only
+                message["reply_markup"] = markup
             self.messages[(chat["id"], message["message_id"])] = message
         return message
 

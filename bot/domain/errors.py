@@ -143,3 +143,27 @@ class TextTooLong(TruceError):
 
 class RewardExists(TruceError):
     key = "error.reward_exists"
+
+
+class BadSchedule(TruceError):
+    key = "error.bad_schedule"
+
+
+class UnknownTimezone(TruceError):
+    key = "error.unknown_timezone"
+
+
+class NotInPair(TruceError):
+    key = "error.not_in_pair"
+
+
+class AlreadyConfirmed(TruceError):
+    key = "error.already_confirmed"
+
+
+class MixerOver(TruceError):
+    key = "error.mixer_over"
+
+
+class GroupChatOnly(TruceError):
+    key = "error.group_only"

@@ -5,9 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, TypeHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
-from bot.handlers import goals, onboarding, reports, roles, shop, thanks, tokens
+from bot.handlers import goals, onboarding, reports, rhythm, roles, shop, thanks, tokens
 from bot.handlers.common import load_actor, on_error, private_only, unknown_button
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -48,6 +56,23 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("export", reports.export, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(shop.redeem_button, pattern=r"^shop:"))
     app.add_handler(CallbackQueryHandler(shop.decide_button, pattern=r"^rdm:"))
+    app.add_handler(CommandHandler("setup_chat", rhythm.setup_chat))
+    app.add_handler(CommandHandler("schedule", rhythm.manage_schedule, filters=PRIVATE))
+    app.add_handler(CommandHandler("pause", rhythm.pause, filters=PRIVATE))
+    app.add_handler(CommandHandler("mixer", rhythm.show_mixer, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(rhythm.we_met, pattern=r"^met:"))
+    app.add_handler(
+        ConversationHandler(
+            entry_points=[CallbackQueryHandler(rhythm.ask_pain, pattern=r"^pain:")],
+            states={
+                rhythm.WAITING_FOR_PAIN: [
+                    MessageHandler(filters.TEXT & ~filters.COMMAND & PRIVATE, rhythm.save_pain)
+                ]
+            },
+            fallbacks=[CommandHandler("cancel", rhythm.cancel_pain)],
+            per_message=False,
+        )
+    )
     app.add_handler(CallbackQueryHandler(onboarding.choose_department, pattern=r"^dept:"))
     app.add_handler(CallbackQueryHandler(onboarding.choose_language, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(unknown_button))

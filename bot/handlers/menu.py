@@ -9,9 +9,30 @@ from bot.i18n import LANGUAGES, t
 from bot.services.directory import EmployeeView
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.EMPLOYEE: ("start", "help", "me", "thanks", "shop", "redeem", "chipin", "top", "lang"),
+    Role.EMPLOYEE: (
+        "start",
+        "help",
+        "me",
+        "thanks",
+        "shop",
+        "redeem",
+        "chipin",
+        "top",
+        "lang",
+        "pause",
+    ),
     Role.LEAD: ("kpi",),
-    Role.ADMIN: ("grant", "redemptions", "rewards", "roles", "goal", "export"),
+    Role.ADMIN: (
+        "grant",
+        "redemptions",
+        "rewards",
+        "roles",
+        "goal",
+        "setup_chat",
+        "schedule",
+        "mixer",
+        "export",
+    ),
 }
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.db import Database
+from bot.domain.roles import Role, require
 from bot.models import Setting
+from bot.services.directory import require_employee
 
 COMPANY_CHAT = "company_chat_id"
+WALL_OF_SHAME = "wall_of_shame"
 
 
 async def get(db: Database, key: str) -> str | None:
@@ -27,3 +30,23 @@ async def put(db: Database, key: str, value: str) -> None:
 async def company_chat(db: Database) -> int | None:
     value = await get(db, COMPANY_CHAT)
     return int(value) if value else None
+
+
+async def bind_chat(db: Database, *, actor_telegram_id: int, chat_id: int) -> None:
+    """An admin makes a group the company chat."""
+    async with db.transaction() as session:
+        actor = await require_employee(session, actor_telegram_id)
+        require(actor.role, Role.ADMIN)
+    await put(db, COMPANY_CHAT, str(chat_id))
+
+
+async def set_wall_of_shame(db: Database, *, actor_telegram_id: int, on: bool) -> None:
+    """An admin opts the digest in to (or out of) the playful wall of shame."""
+    async with db.transaction() as session:
+        actor = await require_employee(session, actor_telegram_id)
+        require(actor.role, Role.ADMIN)
+    await put(db, WALL_OF_SHAME, "on" if on else "off")
+
+
+async def wall_of_shame(db: Database) -> bool:
+    return await get(db, WALL_OF_SHAME) == "on"

@@ -47,7 +47,7 @@ def department_code(name: str) -> str:
     return re.sub(r"[^\w]+", "_", name.strip().casefold()).strip("_")[:32]
 
 
-def _employees() -> Select[tuple[Employee, Department, int]]:
+def employee_rows() -> Select[tuple[Employee, Department, int]]:
     """Employees with their department and token account: one row each."""
     return (
         select(Employee, Department, Account.id)
@@ -56,7 +56,7 @@ def _employees() -> Select[tuple[Employee, Department, int]]:
     )
 
 
-def _view(employee: Employee, department: Department, account_id: int) -> EmployeeView:
+def employee_view(employee: Employee, department: Department, account_id: int) -> EmployeeView:
     return EmployeeView(
         id=employee.id,
         telegram_id=employee.telegram_id,
@@ -112,8 +112,10 @@ async def list_departments(db: Database) -> list[DepartmentView]:
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> EmployeeView | None:
-    row = (await session.execute(_employees().where(Employee.telegram_id == telegram_id))).first()
-    return _view(*row) if row else None
+    row = (
+        await session.execute(employee_rows().where(Employee.telegram_id == telegram_id))
+    ).first()
+    return employee_view(*row) if row else None
 
 
 async def find(db: Database, telegram_id: int) -> EmployeeView | None:
@@ -162,7 +164,7 @@ async def register(
         account = Account(kind="employee", employee_id=employee.id, balance=0)
         session.add(account)
         await session.flush()
-        return Registration(_view(employee, department, account.id), created=True)
+        return Registration(employee_view(employee, department, account.id), created=True)
 
 
 async def refresh_profile(
@@ -188,10 +190,10 @@ async def set_language(db: Database, telegram_id: int, language: str) -> None:
 
 async def find_by_username(session: AsyncSession, username: str) -> EmployeeView:
     handle = username.lstrip("@").lower()
-    row = (await session.execute(_employees().where(Employee.username == handle))).first()
+    row = (await session.execute(employee_rows().where(Employee.username == handle))).first()
     if row is None:
         raise UnknownUser(name=username[:40])
-    return _view(*row)
+    return employee_view(*row)
 
 
 async def find_department(session: AsyncSession, text: str) -> DepartmentView | None:
@@ -213,11 +215,11 @@ async def staff(db: Database) -> list[EmployeeView]:
     """Everyone with a role above employee, admins first."""
     async with db.read() as session:
         rows = await session.execute(
-            _employees()
+            employee_rows()
             .where(Employee.role != Role.EMPLOYEE.value)
             .order_by(Employee.role, Employee.first_name)
         )
-        return [_view(*row) for row in rows]
+        return [employee_view(*row) for row in rows]
 
 
 async def set_role(
@@ -246,9 +248,9 @@ async def set_role(
 async def admins(db: Database) -> list[EmployeeView]:
     async with db.read() as session:
         rows = await session.execute(
-            _employees().where(Employee.role == Role.ADMIN.value).order_by(Employee.id)
+            employee_rows().where(Employee.role == Role.ADMIN.value).order_by(Employee.id)
         )
-        return [_view(*row) for row in rows]
+        return [employee_view(*row) for row in rows]
 
 
 async def lock(session: AsyncSession, employee_id: int) -> None:

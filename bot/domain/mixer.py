@@ -1,0 +1,32 @@
+"""The mixer's catalogs and rules for a meeting's client pain."""
+
+from __future__ import annotations
+
+from bot.domain.errors import TextTooLong, UsageError
+
+TOPICS = 8  # mixer.topic.1 .. mixer.topic.8 in the catalogs
+PROMPTS = 10  # mixer.prompt.1 .. mixer.prompt.10
+MAX_PAIN = 300
+
+
+def week_number(period: str) -> int:
+    """A running number for an ISO week key like `2026-W48`, to rotate partners and prompts."""
+    year, week = period.split("-W")
+    return int(year) * 53 + int(week)
+
+
+def topic_for(period: str) -> int:
+    return week_number(period) % TOPICS + 1
+
+
+def prompt_for(period: str, group_index: int) -> int:
+    return (week_number(period) + group_index) % PROMPTS + 1
+
+
+def clean_pain(text: str | None) -> str:
+    pain = " ".join((text or "").split())
+    if not pain:
+        raise UsageError(usage="usage.pain")
+    if len(pain) > MAX_PAIN:
+        raise TextTooLong(maximum=MAX_PAIN)
+    return pain

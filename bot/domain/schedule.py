@@ -1,0 +1,101 @@
+"""When scheduled posts are due, in the company's timezone, and what to do about a late one."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.domain.errors import BadSchedule, UnknownTimezone
+
+DAYS = {
+    "mon": 0,
+    "tue": 1,
+    "wed": 2,
+    "thu": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+    "пн": 0,
+    "вт": 1,
+    "ср": 2,
+    "чт": 3,
+    "пт": 4,
+    "сб": 5,
+    "вс": 6,
+}
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Slot:
+    weekday: int  # Monday is 0
+    minute: int  # after local midnight
+
+    def label(self) -> str:
+        return f"{DAY_NAMES[self.weekday]} {self.minute // 60:02d}:{self.minute % 60:02d}"
+
+
+def parse_day(text: str) -> int:
+    day = DAYS.get(text.strip().lower()[:3]) if text else None
+    if day is None:
+        day = DAYS.get(text.strip().lower()[:2])
+    if day is None:
+        raise BadSchedule(value=text[:20])
+    return day
+
+
+def parse_time(text: str) -> int:
+    match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", text.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise BadSchedule(value=text[:20])
+    return int(match[1]) * 60 + int(match[2])
+
+
+def parse_timezone(text: str) -> str:
+    try:
+        ZoneInfo(text.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UnknownTimezone(value=text[:40]) from None
+    return text.strip()
+
+
+def _at(day: datetime, minute: int, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day.date(), time(minute // 60, minute % 60), tzinfo=tz)
+
+
+def last_weekly(slot: Slot, now: datetime, tz: ZoneInfo) -> datetime:
+    """The latest moment at or before `now` when a weekly `slot` was due."""
+    local = now.astimezone(tz)
+    days_back = (local.weekday() - slot.weekday) % 7
+    due = _at(local - timedelta(days=days_back), slot.minute, tz)
+    if due > local:
+        due = _at(local - timedelta(days=days_back + 7), slot.minute, tz)
+    return due
+
+
+def last_monthly(minute: int, now: datetime, tz: ZoneInfo) -> datetime:
+    """The latest first-of-the-month at `minute` at or before `now`."""
+    local = now.astimezone(tz)
+    due = _at(local.replace(day=1), minute, tz)
+    if due > local:
+        previous = (local.replace(day=1) - timedelta(days=1)).replace(day=1)
+        due = _at(previous, minute, tz)
+    return due
+
+
+def weekly_period(due: datetime, tz: ZoneInfo) -> str:
+    year, week, _ = due.astimezone(tz).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def monthly_period(due: datetime, tz: ZoneInfo) -> str:
+    """The month a monthly digest due at `due` looks back on."""
+    previous = due.astimezone(tz).replace(day=1) - timedelta(days=1)
+    return previous.strftime("%Y-%m")
+
+
+def still_worth_sending(due: datetime, now: datetime, grace: timedelta) -> bool:
+    """A post missed while the bot was down is sent late only within the grace window."""
+    return now - due <= grace

@@ -1,0 +1,311 @@
+"""The company chat and the weekly rhythm: /setup_chat, /schedule, /pause, /mixer, "We met",
+the client pain, and how a digest reads."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import ForceReply, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import ConversationHandler
+
+from bot import keyboards
+from bot.domain.digest import change
+from bot.domain.errors import GroupChatOnly, UsageError
+from bot.domain.roles import Role
+from bot.domain.schedule import DAY_NAMES, Slot, parse_day, parse_time, parse_timezone
+from bot.handlers.common import TruceContext, escape, notify, reply
+from bot.handlers.goals import goal_line
+from bot.i18n import department_name, t, tokens
+from bot.services import company, directory, mixer, schedule
+from bot.services.digest import Digest
+from bot.services.mixer import GroupView
+
+WAITING_FOR_PAIN = 1
+JOBS = {"mixer": schedule.MIXER, "digest": schedule.DIGEST, "monthly": schedule.MONTHLY}
+
+
+async def setup_chat(update: Update, context: TruceContext) -> None:
+    """An admin, in a group: make it the company chat, if the bot may post there."""
+    context.require(Role.ADMIN)
+    chat = update.effective_chat
+    assert chat is not None
+    if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        raise GroupChatOnly()
+    member = await context.bot.get_chat_member(chat.id, context.bot.id)
+    can_post = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER) or (
+        member.status == ChatMemberStatus.RESTRICTED and getattr(member, "can_send_messages", False)
+    )
+    if not can_post:
+        await reply(update, context, "chat.cannot_post")
+        return
+    await company.bind_chat(
+        context.db, actor_telegram_id=context.require(Role.ADMIN).telegram_id, chat_id=chat.id
+    )
+    await reply(update, context, "chat.bound", title=escape(chat.title or ""))
+
+
+def _plan_line(language: str, plan: schedule.Plan) -> str:
+    day = t(language, f"day.{DAY_NAMES[plan.slot.weekday]}")
+    time = f"{plan.slot.minute // 60:02d}:{plan.slot.minute % 60:02d}"
+    state = t(language, "schedule.on" if plan.enabled else "schedule.off")
+    key = "schedule.line_monthly" if plan.job == schedule.MONTHLY else "schedule.line"
+    return t(
+        language, key, job=t(language, f"schedule.job.{plan.job}"), day=day, time=time, state=state
+    )
+
+
+async def manage_schedule(update: Update, context: TruceContext) -> None:
+    """Admins: `/schedule`, `/schedule mixer mon 10:00`, `/schedule monthly on`,
+    `/schedule timezone Europe/Berlin`, `/schedule shame on`."""
+    actor = context.require(Role.ADMIN)
+    args = [a.lower() for a in context.args or []]
+    db, who = context.db, actor.telegram_id
+    if not args:
+        plans = await schedule.plans(db)
+        tz = await schedule.timezone(db, context.settings.timezone)
+        shame = await company.wall_of_shame(db)
+        lines = [context.t("schedule.title", timezone=str(tz))]
+        lines += [_plan_line(context.lang, plan) for plan in plans.values()]
+        lines.append(
+            context.t("schedule.shame", state=context.t("schedule.on" if shame else "schedule.off"))
+        )
+        lines += ["", context.t("usage.schedule")]
+        assert update.effective_message is not None
+        await update.effective_message.reply_text("\n".join(lines))
+        return
+    what = args[0]
+    if what == "timezone" and len(args) == 2:
+        name = parse_timezone(context.args[1])  # type: ignore[index]
+        await schedule.set_timezone(db, actor_telegram_id=who, name=name)
+        await reply(update, context, "schedule.timezone_set", timezone=escape(name))
+        return
+    if what == "shame" and len(args) == 2 and args[1] in {"on", "off"}:
+        await company.set_wall_of_shame(db, actor_telegram_id=who, on=args[1] == "on")
+        await reply(
+            update,
+            context,
+            "schedule.saved",
+            line=context.t("schedule.shame", state=context.t(f"schedule.{args[1]}")),
+        )
+        return
+    if what not in JOBS:
+        raise UsageError(usage="usage.schedule")
+    job = JOBS[what]
+    if len(args) == 2 and args[1] in {"on", "off"}:
+        plan = await schedule.change(db, actor_telegram_id=who, job=job, enabled=args[1] == "on")
+    elif job == schedule.MONTHLY and len(args) == 2:
+        plan = await schedule.change(
+            db, actor_telegram_id=who, job=job, slot=Slot(0, parse_time(args[1]))
+        )
+    elif job != schedule.MONTHLY and len(args) == 3:
+        slot = Slot(parse_day(args[1]), parse_time(args[2]))
+        plan = await schedule.change(db, actor_telegram_id=who, job=job, slot=slot)
+    else:
+        raise UsageError(usage="usage.schedule")
+    await reply(update, context, "schedule.saved", line=_plan_line(context.lang, plan))
+
+
+async def pause(update: Update, context: TruceContext) -> None:
+    """`/pause` leaves the mixer (and thanks) for a while; `/pause off` comes back."""
+    actor = context.require(Role.EMPLOYEE)
+    args = [a.lower() for a in context.args or []]
+    if args not in ([], ["on"], ["off"]):
+        raise UsageError(usage="usage.pause")
+    paused = args != ["off"]
+    await mixer.set_paused(context.db, telegram_id=actor.telegram_id, paused=paused)
+    await reply(update, context, "pause.on" if paused else "pause.off")
+
+
+def members_text(language: str, group: GroupView, me: int | None = None) -> str:
+    """The people of a group, as links, leaving out `me`."""
+    return ", ".join(
+        f'<a href="tg://user?id={p.telegram_id}">{escape(p.first_name)}</a>'
+        + (f" (@{escape(p.username)})" if p.username else "")
+        + f" · {department_name(language, p.department)}"
+        for p in group.members
+        if p.telegram_id != me
+    )
+
+
+def intro_text(language: str, group: GroupView, me: int) -> str:
+    return t(
+        language,
+        "mixer.intro",
+        partners=members_text(language, group, me),
+        prompt=t(language, f"mixer.prompt.{group.prompt}"),
+    )
+
+
+async def show_mixer(update: Update, context: TruceContext) -> None:
+    """Admins: the latest round's groups and who pressed "We met"."""
+    actor = context.require(Role.ADMIN)
+    view = await mixer.report(context.db, actor_telegram_id=actor.telegram_id)
+    if view is None:
+        await reply(update, context, "mixer.no_round")
+        return
+    lines = [
+        context.t(
+            "mixer.report_title", period=view.period, topic=context.t(f"mixer.topic.{view.topic}")
+        )
+    ]
+    for group in view.groups:
+        names = ", ".join(
+            ("✅ " if p.id in group.confirmed else "⏳ ") + escape(p.first_name)
+            for p in group.members
+        )
+        pain = f" — {escape(group.pain)}" if group.pain else ""
+        lines.append(f"• {names}{pain}")
+    if view.waiting:
+        lines.append(
+            context.t(
+                "mixer.report_waiting", names=", ".join(escape(p.first_name) for p in view.waiting)
+            )
+        )
+    met = sum(1 for g in view.groups if g.met)
+    lines.append(context.t("mixer.report_met", met=met, total=len(view.groups)))
+    assert update.effective_message is not None
+    await update.effective_message.reply_text("\n".join(lines), parse_mode="HTML")
+
+
+async def we_met(update: Update, context: TruceContext) -> None:
+    """A member presses "We met"; when everyone has, everyone earns the meeting's tokens."""
+    query = update.callback_query
+    assert query is not None
+    group_id = keyboards.parse_group(query.data, "met")
+    actor = context.require(Role.EMPLOYEE)
+    result = await mixer.confirm(
+        context.db,
+        telegram_id=actor.telegram_id,
+        group_id=group_id,
+        reward=context.settings.mixer_reward,
+    )
+    if not result.everyone_met:
+        await reply(update, context, "mixer.waiting_for_others")
+        return
+    await reply(update, context, "mixer.met_toast")
+    for person in result.group.members:
+        await notify(
+            context,
+            person,
+            t(person.language, "mixer.everyone_met", amount=tokens(person.language, result.reward)),
+        )
+
+
+async def ask_pain(update: Update, context: TruceContext) -> int:
+    """ "Add the client pain": ask for it as a reply."""
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    group_id = keyboards.parse_group(query.data, "pain")
+    context.require(Role.EMPLOYEE)
+    await query.answer()
+    assert context.user_data is not None
+    context.user_data["pain_group"] = group_id
+    await context.bot.send_message(
+        update.effective_user.id,
+        context.t("mixer.ask_pain"),
+        reply_markup=ForceReply(selective=True),
+    )
+    return WAITING_FOR_PAIN
+
+
+async def save_pain(update: Update, context: TruceContext) -> int:
+    """The client pain, as text: kept for the digest."""
+    actor = context.require(Role.EMPLOYEE)
+    assert update.effective_message is not None and context.user_data is not None
+    group_id = context.user_data.get("pain_group")
+    if group_id is None:
+        return ConversationHandler.END
+    pain = await mixer.add_pain(
+        context.db,
+        telegram_id=actor.telegram_id,
+        group_id=group_id,
+        text=update.effective_message.text or "",
+    )
+    context.user_data.pop("pain_group", None)
+    await reply(update, context, "mixer.pain_saved", pain=escape(pain))
+    return ConversationHandler.END
+
+
+async def cancel_pain(update: Update, context: TruceContext) -> int:
+    """Leave the client-pain question unanswered."""
+    if context.user_data is not None:
+        context.user_data.pop("pain_group", None)
+    await reply(update, context, "mixer.pain_cancelled")
+    return ConversationHandler.END
+
+
+def digest_text(
+    language: str, digest: Digest, names: dict[str, str], monthly: bool, tz: ZoneInfo
+) -> str:
+    """How a digest reads in the company chat."""
+    fmt = "%d.%m"
+    last_day = digest.end.astimezone(tz) - timedelta(seconds=1)
+    lines = [
+        t(
+            language,
+            "digest.title_monthly" if monthly else "digest.title",
+            start=digest.start.astimezone(tz).strftime(fmt),
+            end=last_day.strftime(fmt),
+        ),
+        "",
+        t(language, "digest.scoreboard"),
+    ]
+    lines += [
+        t(
+            language,
+            "digest.score",
+            department=names.get(s.department.code, s.department.name),
+            amount=tokens(language, s.tokens),
+            per_head=f"{s.per_head:.1f}",
+        )
+        for s in digest.scores
+    ]
+    if digest.top_givers:
+        people = ", ".join(f"{escape(p.name)} ({p.amount})" for p in digest.top_givers)
+        lines.append(t(language, "digest.givers", people=people))
+    if digest.top_receivers:
+        people = ", ".join(f"{escape(p.name)} ({p.amount})" for p in digest.top_receivers)
+        lines.append(t(language, "digest.receivers", people=people))
+    if digest.redemptions:
+        items = ", ".join(
+            f"{escape(r.name.split('|')[1 if language == 'ru' else 0])} ×{r.amount}"
+            for r in digest.redemptions
+        )
+        lines.append(t(language, "digest.redemptions", items=items))
+    if digest.goals:
+        lines.append(t(language, "digest.goals"))
+        lines += [goal_line(language, goal) for goal in digest.goals]
+    lines.append(t(language, "digest.meetings", count=digest.meetings))
+    lines += [f"  • {escape(pain)}" for pain in digest.pains[:10]]
+    index = digest.cross.index
+    if index is None:
+        lines.append(t(language, "digest.index_none"))
+    else:
+        delta = change(index, digest.previous_cross.index)
+        lines.append(
+            t(
+                language,
+                "digest.index",
+                index=f"{index * 100:.0f}",
+                change=t(language, "digest.change", delta=f"{delta:+.1f}")
+                if delta is not None
+                else "",
+            )
+        )
+    if digest.unanswered:
+        lines.append(
+            t(language, "digest.shame", names=", ".join(escape(n) for n in digest.unanswered))
+        )
+    return "\n".join(lines)
+
+
+def chart_titles(language: str) -> tuple[str, str]:
+    return t(language, "digest.chart_tokens"), t(language, "digest.chart_index")
+
+
+async def department_names(context: TruceContext, language: str) -> dict[str, str]:
+    return {
+        d.code: department_name(language, d) for d in await directory.list_departments(context.db)
+    }

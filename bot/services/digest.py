@@ -1,0 +1,264 @@
+"""The weekly and monthly digest: scoreboard, thanks, redemptions, goals, meetings and the
+cross-department index, computed with a fixed number of aggregate queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.db import Database
+from bot.domain.digest import CrossCounts
+from bot.domain.ledger import SystemAccount
+from bot.domain.shop import Status
+from bot.models import (
+    Account,
+    Department,
+    Employee,
+    MixerGroup,
+    MixerMember,
+    MixerRound,
+    Redemption,
+    Reward,
+    Thanks,
+    Transfer,
+)
+from bot.services.directory import DepartmentView
+from bot.services.goals import GoalView, active_goals
+from bot.services.ledger import system_account_id
+
+CHART_WEEKS = 8
+
+
+@dataclass(frozen=True)
+class Score:
+    department: DepartmentView
+    tokens: int
+    members: int
+
+    @property
+    def per_head(self) -> float:
+        return self.tokens / self.members if self.members else 0.0
+
+
+@dataclass(frozen=True)
+class Named:
+    name: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    start: datetime
+    end: datetime
+    scores: list[Score]
+    top_givers: list[Named]
+    top_receivers: list[Named]
+    redemptions: list[Named]  # reward name (English and Russian joined by "|"), count
+    goals: list[GoalView]
+    meetings: int
+    pains: list[str]
+    cross: CrossCounts
+    previous_cross: CrossCounts
+    unanswered: list[str]  # people who left last mixer's invitation unanswered
+    chart_weeks: list[datetime]
+    chart_tokens: dict[str, list[int]]  # department code -> tokens per week
+    chart_index: list[float | None]
+
+
+def _department_of_account() -> tuple[object, object]:
+    member = aliased(Employee)
+    owner = func.coalesce(Account.department_id, member.department_id)
+    return member, owner
+
+
+async def _cross(session: AsyncSession, start: datetime, end: datetime) -> CrossCounts:
+    thanks_row = (
+        await session.execute(
+            select(
+                func.count(Thanks.id),
+                func.coalesce(func.sum(case((Thanks.cross_department, 1), else_=0)), 0),
+            ).where(Thanks.created_at >= start, Thanks.created_at < end)
+        )
+    ).one()
+    per_group = (
+        select(
+            MixerMember.group_id,
+            func.count(func.distinct(Employee.department_id)).label("departments"),
+        )
+        .join(Employee, Employee.id == MixerMember.employee_id)
+        .join(MixerGroup, MixerGroup.id == MixerMember.group_id)
+        .where(MixerGroup.met_at >= start, MixerGroup.met_at < end)
+        .group_by(MixerMember.group_id)
+        .subquery()
+    )
+    meetings_row = (
+        await session.execute(
+            select(
+                func.count(per_group.c.group_id),
+                func.coalesce(func.sum(case((per_group.c.departments > 1, 1), else_=0)), 0),
+            )
+        )
+    ).one()
+    return CrossCounts(
+        int(thanks_row[0]), int(thanks_row[1]), int(meetings_row[0]), int(meetings_row[1])
+    )
+
+
+async def compute(
+    db: Database, *, start: datetime, end: datetime, tz: ZoneInfo, shame: bool = False
+) -> Digest:
+    """The digest of [start, end), compared with the period of the same length before it."""
+    length = end - start
+    async with db.read() as session:
+        issuance = await system_account_id(session, SystemAccount.ISSUANCE)
+        member, owner = _department_of_account()
+        earned = dict(
+            (
+                await session.execute(
+                    select(owner, func.sum(Transfer.amount))
+                    .select_from(Transfer)
+                    .join(Account, Account.id == Transfer.to_account_id)
+                    .outerjoin(member, member.id == Account.employee_id)
+                    .where(
+                        Transfer.from_account_id == issuance,
+                        Transfer.created_at >= start,
+                        Transfer.created_at < end,
+                    )
+                    .group_by(owner)
+                )
+            ).all()
+        )
+        headcount = dict(
+            (
+                await session.execute(
+                    select(Employee.department_id, func.count(Employee.id)).group_by(
+                        Employee.department_id
+                    )
+                )
+            ).all()
+        )
+        departments = list(
+            await session.scalars(
+                select(Department).where(Department.active).order_by(Department.id)
+            )
+        )
+        scores = sorted(
+            (
+                Score(
+                    DepartmentView(d.id, d.code, d.name),
+                    int(earned.get(d.id, 0)),
+                    int(headcount.get(d.id, 0)),
+                )
+                for d in departments
+            ),
+            key=lambda s: -s.tokens,
+        )
+
+        async def top(column: object, amount: object) -> list[Named]:
+            rows = await session.execute(
+                select(Employee.first_name, func.sum(amount).label("n"))
+                .join(Thanks, column == Employee.id)
+                .where(Thanks.created_at >= start, Thanks.created_at < end)
+                .group_by(Employee.id, Employee.first_name)
+                .order_by(func.sum(amount).desc(), Employee.id)
+                .limit(3)
+            )
+            return [Named(name, int(n)) for name, n in rows]
+
+        givers = await top(Thanks.giver_id, Thanks.amount)
+        receivers = await top(Thanks.receiver_id, Thanks.paid)
+        redeemed = [
+            Named(f"{en}|{ru}", int(n))
+            for en, ru, n in await session.execute(
+                select(Reward.name_en, Reward.name_ru, func.count(Redemption.id))
+                .join(Redemption, Redemption.reward_id == Reward.id)
+                .where(
+                    Redemption.status == Status.APPROVED.value,
+                    Redemption.decided_at >= start,
+                    Redemption.decided_at < end,
+                )
+                .group_by(Reward.id, Reward.name_en, Reward.name_ru)
+                .order_by(func.count(Redemption.id).desc())
+            )
+        ]
+        met = await session.execute(
+            select(MixerGroup.pain).where(MixerGroup.met_at >= start, MixerGroup.met_at < end)
+        )
+        pains_rows = list(met.scalars())
+        cross = await _cross(session, start, end)
+        previous = await _cross(session, start - length, start)
+        unanswered: list[str] = []
+        if shame:
+            latest = await session.scalar(select(func.max(MixerRound.id)))
+            unanswered = list(
+                await session.scalars(
+                    select(Employee.first_name)
+                    .join(MixerMember, MixerMember.employee_id == Employee.id)
+                    .join(MixerGroup, MixerGroup.id == MixerMember.group_id)
+                    .where(MixerGroup.round_id == latest, MixerMember.confirmed_at.is_(None))
+                    .order_by(Employee.first_name)
+                    .limit(5)
+                )
+            )
+        weeks = [end - timedelta(weeks=CHART_WEEKS - i) for i in range(CHART_WEEKS)]
+        bucket = case(
+            *((Transfer.created_at >= w, i) for i, w in reversed(list(enumerate(weeks)))),
+            else_=-1,
+        )
+        per_week = await session.execute(
+            select(bucket, owner, func.sum(Transfer.amount))
+            .select_from(Transfer)
+            .join(Account, Account.id == Transfer.to_account_id)
+            .outerjoin(member, member.id == Account.employee_id)
+            .where(
+                Transfer.from_account_id == issuance,
+                Transfer.created_at >= weeks[0],
+                Transfer.created_at < end,
+            )
+            .group_by(bucket, owner)
+        )
+        codes = {d.id: d.code for d in departments}
+        chart_tokens = {d.code: [0] * CHART_WEEKS for d in departments}
+        for week, department_id, total in per_week:
+            if 0 <= week < CHART_WEEKS and department_id in codes:
+                chart_tokens[codes[department_id]][week] = int(total)
+        thanks_bucket = case(
+            *((Thanks.created_at >= w, i) for i, w in reversed(list(enumerate(weeks)))),
+            else_=-1,
+        )
+        index_rows = await session.execute(
+            select(
+                thanks_bucket,
+                func.count(Thanks.id),
+                func.sum(case((Thanks.cross_department, 1), else_=0)),
+            )
+            .where(and_(Thanks.created_at >= weeks[0], Thanks.created_at < end))
+            .group_by(thanks_bucket)
+        )
+        chart_index: list[float | None] = [None] * CHART_WEEKS
+        for week, total, crossed in index_rows:
+            if 0 <= week < CHART_WEEKS and total:
+                chart_index[week] = int(crossed) / int(total)
+    goals = await active_goals(db, tz, end - timedelta(seconds=1))
+    return Digest(
+        start=start,
+        end=end,
+        scores=scores,
+        top_givers=givers,
+        top_receivers=receivers,
+        redemptions=redeemed,
+        goals=goals,
+        meetings=len(pains_rows),
+        pains=[p for p in pains_rows if p],
+        cross=cross,
+        previous_cross=previous,
+        unanswered=unanswered,
+        chart_weeks=weeks,
+        chart_tokens=chart_tokens,
+        chart_index=chart_index,
+    )
