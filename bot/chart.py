@@ -26,6 +26,7 @@ def render(
     try:
         for code, series in tokens.items():
             top.plot(x, series, marker="o", linewidth=2, label=labels.get(code, code))
+        top.set_ylim(bottom=0)
         top.set_title(titles[0])
         top.legend(loc="upper left")
         top.grid(alpha=0.3)

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from alembic import command
@@ -143,6 +143,50 @@ def _export(settings: Settings, since: str | None, output: str | None) -> int:
     return 0
 
 
+def _digest_preview(settings: Settings, chart_path: str) -> int:
+    """Print this week's digest as the company chat would get it, and write its chart."""
+    from bot import chart
+    from bot.db import Database
+    from bot.handlers.rhythm import chart_titles, digest_text
+    from bot.i18n import department_name
+    from bot.services import company, digest, directory, schedule
+
+    async def go() -> tuple[str, bytes]:
+        db = Database(settings.database_url)
+        try:
+            await directory.bootstrap(db, settings.departments, settings.admin_ids)
+            tz = await schedule.timezone(db, settings.timezone)
+            end = datetime.now(tz)
+            data = await digest.compute(
+                db,
+                start=end - timedelta(days=7),
+                end=end,
+                tz=tz,
+                shame=await company.wall_of_shame(db),
+            )
+            language = settings.default_language
+            names = {
+                d.code: department_name(language, d) for d in await directory.list_departments(db)
+            }
+            text = digest_text(language, data, names, monthly=False, tz=tz)
+            png = chart.render(
+                data.chart_weeks,
+                data.chart_tokens,
+                names,
+                data.chart_index,
+                chart_titles(language),
+            )
+            return text, png
+        finally:
+            await db.dispose()
+
+    text, png = asyncio.run(go())
+    print(text)
+    Path(chart_path).write_bytes(png)
+    print(f"\nchart: {chart_path} ({len(png)} bytes)", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="truce", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -155,6 +199,14 @@ def parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write the token journal as CSV")
     export.add_argument("--since", help="only transfers from this day on (YYYY-MM-DD)")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    digest = sub.add_parser("digest", help="the weekly digest")
+    digest.add_argument(
+        "--preview",
+        action="store_true",
+        required=True,
+        help="print this week's digest and write its chart",
+    )
+    digest.add_argument("--chart", default="digest.png", help="where to write the chart (PNG)")
     return root
 
 
@@ -168,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db(settings, args.action, args.revision)
         if args.command == "export":
             return _export(settings, args.since, args.output)
+        if args.command == "digest":
+            return _digest_preview(settings, args.chart)
         return _verify(settings)
     except ConfigError as exc:
         print(f"truce: {exc}", file=sys.stderr)

@@ -57,7 +57,9 @@ class FakeBotApi:
         self.pending_updates: list[dict[str, Any]] = []
         self.messages_per_second = messages_per_second
         self.flood_errors = 0
-        self._sent_times: list[float] = []
+        self.retry_after: dict[int, int] = {}  # chat id -> seconds: its next send answers 429
+        self._allowance = float(messages_per_second or 0)
+        self._checked = time.monotonic()
         self._message_ids: dict[int, Iterator[int]] = {}
         self._update_ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -119,20 +121,28 @@ class FakeBotApi:
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         return chat
 
-    def _throttle(self) -> None:
-        if self.messages_per_second is None:
-            return
-        now = time.monotonic()
+    def _throttle(self, chat_id: int) -> None:
+        """Telegram's flood control: a one-off 429 set by a test, and a bucket of
+        `messages_per_second` that refills continuously (a burst up to the rate, then the rate)."""
         with self._lock:
-            self._sent_times = [t for t in self._sent_times if now - t < 1.0]
-            if len(self._sent_times) >= self.messages_per_second:
+            seconds = self.retry_after.pop(chat_id, None)
+            if seconds is not None:
+                self.flood_errors += 1
+                raise ApiError(429, f"Too Many Requests: retry after {seconds}", seconds)
+            if self.messages_per_second is None:
+                return
+            now = time.monotonic()
+            rate = self.messages_per_second
+            self._allowance = min(rate, self._allowance + (now - self._checked) * rate)
+            self._checked = now
+            if self._allowance < 1:
                 self.flood_errors += 1
                 raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
-            self._sent_times.append(now)
+            self._allowance -= 1
 
     def _store(self, chat_id: int, content: dict[str, Any], params: dict[str, Any]) -> dict:
         chat = self._chat(chat_id)
-        self._throttle()
+        self._throttle(chat["id"])
         with self._lock:
             message = {
                 "message_id": self.next_message_id(chat["id"]),
