@@ -13,10 +13,13 @@ import pytest
 
 import bot
 from bot.domain.goals import PERIODS
+from bot.domain.mixer import PROMPTS, TOPICS
 from bot.domain.roles import Role
+from bot.domain.schedule import DAY_NAMES
 from bot.domain.shop import RewardKind, Status
 from bot.handlers.menu import COMMANDS
 from bot.i18n import LANGUAGES, LOCALES_DIR, catalog, placeholders, t, tokens
+from bot.services.schedule import DIGEST, MIXER, MONTHLY
 
 SOURCE = Path(bot.__file__).parent
 PLURAL_FORMS = {"en": 2, "ru": 3}
@@ -34,6 +37,11 @@ KEY_VALUES: dict[str, list[str]] = {
     "redemption.outcome.": SETTLED,
     "redemption.told.": SETTLED,
     "redemption.done.": [Status.APPROVED.value, Status.REJECTED.value],  # an admin's decision
+    "day.": list(DAY_NAMES),
+    "schedule.": ["on", "off"],
+    "schedule.job.": [MIXER, DIGEST, MONTHLY],
+    "mixer.topic.": [str(n) for n in range(1, TOPICS + 1)],
+    "mixer.prompt.": [str(n) for n in range(1, PROMPTS + 1)],
 }
 KEY_SHAPE = re.compile(r"[a-z_]+(\.[a-z_]+)+")
 
