@@ -25,7 +25,13 @@ from bot.models import (
     utcnow,
 )
 from bot.services import ledger
-from bot.services.directory import EmployeeView, employee_rows, employee_view, require_employee
+from bot.services.directory import (
+    EMPLOYEE_WIDTH,
+    EmployeeView,
+    employee_rows,
+    employee_view,
+    require_employee,
+)
 
 
 @dataclass(frozen=True)
@@ -69,10 +75,11 @@ async def _round_view(session: AsyncSession, round_: MixerRound) -> RoundView:
     )
     members: dict[int, list[EmployeeView]] = {}
     confirmed: dict[int, list[int]] = {}
-    for employee, department, account_id, group_id, confirmed_at in rows:
-        members.setdefault(group_id, []).append(employee_view(employee, department, account_id))
+    for row in rows:
+        person, (group_id, confirmed_at) = employee_view(row), row[EMPLOYEE_WIDTH:]
+        members.setdefault(group_id, []).append(person)
         if confirmed_at is not None:
-            confirmed.setdefault(group_id, []).append(employee.id)
+            confirmed.setdefault(group_id, []).append(person.id)
     waiting_rows = await session.execute(
         employee_rows()
         .join(MixerWaiting, MixerWaiting.employee_id == Employee.id)
@@ -93,7 +100,7 @@ async def _round_view(session: AsyncSession, round_: MixerRound) -> RoundView:
             )
             for g in groups
         ],
-        waiting=[employee_view(*row) for row in waiting_rows],
+        waiting=[employee_view(row) for row in waiting_rows],
     )
 
 
@@ -188,7 +195,7 @@ async def confirm(
             views = {
                 v.id: v
                 for v in [
-                    employee_view(*row)
+                    employee_view(row)
                     for row in await session.execute(
                         employee_rows().where(Employee.id.in_([m.employee_id for m in members]))
                     )
