@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from telegram import Update
@@ -14,6 +15,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.handlers import goals, onboarding, reports, rhythm, roles, shop, thanks, tokens
 from bot.handlers.common import load_actor, on_error, private_only, unknown_button
@@ -61,8 +63,11 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("pause", rhythm.pause, filters=PRIVATE))
     app.add_handler(CommandHandler("mixer", rhythm.show_mixer, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(rhythm.we_met, pattern=r"^met:"))
-    app.add_handler(
-        ConversationHandler(
+    with warnings.catch_warnings():
+        # PTB notes that per_message=False does not track the button per message: this
+        # conversation starts with a button and then waits for the person's next text.
+        warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
+        pain = ConversationHandler(
             entry_points=[CallbackQueryHandler(rhythm.ask_pain, pattern=r"^pain:")],
             states={
                 rhythm.WAITING_FOR_PAIN: [
@@ -72,7 +77,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             fallbacks=[CommandHandler("cancel", rhythm.cancel_pain)],
             per_message=False,
         )
-    )
+    app.add_handler(pain)
     app.add_handler(CallbackQueryHandler(onboarding.choose_department, pattern=r"^dept:"))
     app.add_handler(CallbackQueryHandler(onboarding.choose_language, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(unknown_button))
