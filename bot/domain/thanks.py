@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from bot.domain.errors import AllowanceExceeded, PairCapReached, UsageError
 from bot.domain.ledger import clean_reason, parse_amount
 
-_NUMBER = re.compile(r"^[+-]?\d+([.,]\d*)?$")
+# Anything written like a number (even a wrong one: -1, −1, 2.5, .5) is meant as the amount,
+# so it gets the amount's error message instead of becoming the start of the reason.
+_NUMBER_LIKE = re.compile(r"[+\-−]?[.,]?\d[\d.,]*")
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ def parse_thanks(args: list[str], *, replying: bool, maximum: int) -> ThanksRequ
     if receiver is None and not replying:
         raise UsageError(usage="usage.thanks")
     amount = 1
-    if rest and _NUMBER.match(rest[0]):
+    if rest and _NUMBER_LIKE.fullmatch(rest[0]):
         amount = parse_amount(rest.pop(0), maximum)
     return ThanksRequest(receiver, amount, clean_reason(" ".join(rest)))
 

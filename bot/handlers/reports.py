@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from babel.numbers import format_decimal
 from telegram import InputFile, Update
 
 from bot.domain.periods import period_start
@@ -47,7 +48,7 @@ async def top(update: Update, context: TruceContext) -> None:
             "top.department",
             department=department_name(context.lang, d.department),
             amount=tokens(context.lang, d.tokens),
-            per_head=f"{d.per_head:.1f}",
+            per_head=format_decimal(d.per_head, "0.0", locale=context.lang),
             members=d.members,
         )
         for d in board.departments

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update, User
 from telegram.constants import ChatType
 
 from bot.domain.errors import ThanksToBot, UnknownUser
@@ -22,14 +22,21 @@ def rules(context: TruceContext) -> ThanksRules:
     )
 
 
+def replied_to(message: Message) -> User | None:
+    """The person the command replies to, if it is a reply at all."""
+    # In a forum topic Telegram makes every message a reply to the topic's opening message.
+    original = message.reply_to_message
+    if original is None or original.forum_topic_created is not None:
+        return None
+    return original.from_user
+
+
 async def give_thanks(update: Update, context: TruceContext) -> None:
     """Thank a colleague: `/thanks @user 2 reason`, or `/thanks 2 reason` as a reply."""
     context.require(Role.EMPLOYEE)
     message, chat = update.effective_message, update.effective_chat
     assert message is not None and chat is not None and update.effective_user is not None
-    replied = message.reply_to_message.from_user if message.reply_to_message else None
-    if replied is not None and replied.is_bot:
-        raise ThanksToBot()
+    replied = replied_to(message)
     request = parse_thanks(
         context.args or [],
         replying=replied is not None,
@@ -37,6 +44,8 @@ async def give_thanks(update: Update, context: TruceContext) -> None:
     )
     if request.receiver is None:
         assert replied is not None
+        if replied.is_bot:
+            raise ThanksToBot()
         if await directory.find(context.db, replied.id) is None:
             raise UnknownUser(name=replied.first_name)
     result = await thanks.give(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from bot.domain.errors import ReceiverPaused, ThanksToSelf, UnknownUser
 from bot.domain.ledger import SystemAccount
 from bot.domain.periods import local_day, week_start
 from bot.domain.thanks import ThanksRules
-from bot.models import Thanks, utcnow
+from bot.models import Employee, Thanks, utcnow
 from bot.services import ledger
 from bot.services.directory import (
     EmployeeView,
@@ -55,6 +55,29 @@ async def _given(
     return int(row[0]), int(row[1])
 
 
+async def _replayed(
+    session: AsyncSession, giver: EmployeeView, done: Thanks, rules: ThanksRules, week: date
+) -> ThanksResult:
+    """The thanks a message already made, as it was recorded, not as the message reads now."""
+    telegram_id = await session.scalar(
+        select(Employee.telegram_id).where(Employee.id == done.receiver_id)
+    )
+    assert telegram_id is not None  # employees are never deleted
+    receiver = await by_telegram_id(session, telegram_id)
+    assert receiver is not None
+    used, _ = await _given(session, giver.id, done.receiver_id, week, done.day)
+    return ThanksResult(
+        giver,
+        receiver,
+        done.amount,
+        done.paid,
+        done.cross_department,
+        done.reason,
+        max(rules.weekly_allowance - used, 0),
+        replayed=True,
+    )
+
+
 async def allowance_left(
     db: Database, telegram_id: int, rules: ThanksRules, tz: ZoneInfo, now: datetime | None = None
 ) -> int:
@@ -85,6 +108,13 @@ async def give(
     now = now or utcnow()
     async with db.transaction() as session:
         giver = await require_employee(session, giver_telegram_id)
+        # One giver's thanks are counted one at a time, so the allowance holds under load.
+        await lock(session, giver.id)
+        week, day = week_start(now, tz), local_day(now, tz)
+        done = await session.scalar(select(Thanks).where(Thanks.key == key))
+        if done is not None:
+            # The same message delivered again, or edited: the thanks it made stand as made.
+            return await _replayed(session, giver, done, rules, week)
         if isinstance(receiver, int):
             found = await by_telegram_id(session, receiver)
             if found is None:
@@ -96,9 +126,6 @@ async def give(
             raise ThanksToSelf()
         if target.paused:
             raise ReceiverPaused(name=target.first_name)
-        # One giver's thanks are counted one at a time, so the allowance holds under load.
-        await lock(session, giver.id)
-        week, day = week_start(now, tz), local_day(now, tz)
         used, pair_today = await _given(session, giver.id, target.id, week, day)
         cross = giver.department.id != target.department.id
         paid = rules.paid(amount, cross)
@@ -112,9 +139,6 @@ async def give(
             rules.weekly_allowance - used - amount,
             replayed=False,
         )
-        if await session.scalar(select(Thanks.id).where(Thanks.key == key)) is not None:
-            # The same message delivered twice: it was counted the first time.
-            return replace(result, allowance_left=rules.weekly_allowance - used, replayed=True)
         rules.check(amount, used, pair_today)
         posted = await ledger.post(
             session,
