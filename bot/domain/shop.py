@@ -74,7 +74,8 @@ def parse_new_reward(args: list[str]) -> NewReward:
     if len(args) < 4:
         raise UsageError(usage="usage.rewards")
     code = args[0].lower()
-    if not re.fullmatch(r"[a-z0-9_]{2,32}", code):
+    # A code of digits only would be taken for a reward's number by /redeem and /rewards.
+    if not re.fullmatch(r"[a-z0-9_]{2,32}", code) or code.isdecimal():
         raise UsageError(usage="usage.rewards")
     price = parse_amount(args[1], MAX_PRICE)
     try:

@@ -45,10 +45,9 @@ def _reward_text(language: str, goal: GoalView, departments: dict[str, str]) -> 
     return "; ".join(parts)
 
 
-async def _department_names(context: TruceContext) -> dict[str, str]:
+async def _department_names(context: TruceContext, language: str) -> dict[str, str]:
     return {
-        d.code: department_name(context.lang, d)
-        for d in await directory.list_departments(context.db)
+        d.code: department_name(language, d) for d in await directory.list_departments(context.db)
     }
 
 
@@ -56,7 +55,7 @@ async def manage_goals(update: Update, context: TruceContext) -> None:
     """Admins: list goals, `/goal add ...`, `/goal off code`."""
     actor = context.require(Role.ADMIN)
     args = context.args or []
-    names = await _department_names(context)
+    names = await _department_names(context, context.lang)
     if not args:
         active = await goals.active_goals(context.db, context.settings.tz)
         lines = [context.t("goal.title")]
@@ -110,24 +109,23 @@ async def report_kpi(update: Update, context: TruceContext) -> None:
     await reply(update, context, "kpi.recorded", line=goal_line(context.lang, result.goal))
     if not result.reached or result.replayed:
         return
-    names = await _department_names(context)
     chat_id = await company.company_chat(context.db)
-    language = context.settings.default_language
-    text = t(
-        language,
-        "goal.achieved",
-        title=escape(result.goal.title),
-        target=result.goal.target,
-        reward=_reward_text(language, result.goal, names),
-    )
     if chat_id is not None and chat_id != message.chat_id:
+        language = context.settings.default_language
+        text = await _achieved_text(context, language, result.goal)
         await context.bot.send_message(chat_id, text, parse_mode="HTML")
     await message.reply_text(
-        context.t(
-            "goal.achieved",
-            title=escape(result.goal.title),
-            target=result.goal.target,
-            reward=_reward_text(context.lang, result.goal, names),
-        ),
-        parse_mode="HTML",
+        await _achieved_text(context, context.lang, result.goal), parse_mode="HTML"
+    )
+
+
+async def _achieved_text(context: TruceContext, language: str, goal: GoalView) -> str:
+    """The news that a goal was reached, with department names in `language`."""
+    names = await _department_names(context, language)
+    return t(
+        language,
+        "goal.achieved",
+        title=escape(goal.title),
+        target=goal.target,
+        reward=_reward_text(language, goal, names),
     )

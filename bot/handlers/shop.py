@@ -15,7 +15,7 @@ from bot.domain.shop import MAX_PRICE, parse_new_reward, parse_optional_count
 from bot.handlers.common import TruceContext, escape, notify, reply
 from bot.i18n import department_name, t, tokens
 from bot.services import directory, shop
-from bot.services.shop import RedemptionView, RewardView
+from bot.services.shop import Notice, RedemptionView, RewardView
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,8 @@ async def _redeem(update: Update, context: TruceContext, ref: str, *, key: str) 
             ),
             parse_mode="HTML",
         )
+    if redemption.status != "pending" or await shop.notices(context.db, redemption.id):
+        return  # the same request delivered again: the admins were told the first time
     for admin in await directory.admins(context.db):
         sent = await _send_to_admin(context, admin, redemption)
         if sent is not None:
@@ -141,7 +143,7 @@ def _request_text(language: str, r: RedemptionView) -> str:
 
 async def _send_to_admin(
     context: TruceContext, admin: directory.EmployeeView, r: RedemptionView
-) -> shop.Notice | None:
+) -> Notice | None:
     try:
         message = await context.bot.send_message(
             admin.telegram_id,
@@ -152,10 +154,12 @@ async def _send_to_admin(
     except TelegramError as exc:  # a blocked admin must not stop the others being told
         log.info("admin %s not told of redemption %s: %s", admin.id, r.id, exc)
         return None
-    return shop.Notice(message.chat_id, message.message_id, admin.language)
+    return Notice(message.chat_id, message.message_id, admin.language)
 
 
 def _outcome_text(language: str, r: RedemptionView) -> str:
+    if r.fulfilled:
+        return t(language, "redemption.fulfilled", request=_request_text(language, r))
     return t(
         language,
         f"redemption.outcome.{r.status}",
@@ -163,6 +167,37 @@ def _outcome_text(language: str, r: RedemptionView) -> str:
         admin=escape(r.decided_by or ""),
         note=escape(r.note or ""),
     )
+
+
+async def show_outcome(
+    context: TruceContext, r: RedemptionView, pressed: Notice | None = None
+) -> None:
+    """Edit every admin's copy of the request (and the one pressed) to show how it stands."""
+    notices = await shop.notices(context.db, r.id)
+    if pressed is not None and all(
+        (n.chat_id, n.message_id) != (pressed.chat_id, pressed.message_id) for n in notices
+    ):
+        notices.append(pressed)  # a copy from /redemptions, not one sent with the request
+    owed = r.status == "approved" and not r.fulfilled
+    for notice in notices:
+        try:
+            await context.bot.edit_message_text(
+                _outcome_text(notice.language, r),
+                chat_id=notice.chat_id,
+                message_id=notice.message_id,
+                parse_mode="HTML",
+                reply_markup=keyboards.fulfil(notice.language, r.id) if owed else None,
+            )
+        except BadRequest as exc:  # deleted, or already showing this (a double press)
+            log.info("admin notice for redemption %s not edited: %s", r.id, exc)
+
+
+def _pressed(update: Update, context: TruceContext) -> Notice | None:
+    """The admin's message whose button was pressed, if any."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return None
+    return Notice(query.message.chat.id, query.message.message_id, context.lang)
 
 
 async def decide_button(update: Update, context: TruceContext) -> None:
@@ -176,10 +211,7 @@ async def decide_button(update: Update, context: TruceContext) -> None:
             context.db, actor_telegram_id=user.id, redemption_id=redemption_id
         )
         await query.answer(context.t("redemption.fulfilled_toast"))
-        await query.edit_message_text(
-            context.t("redemption.fulfilled", request=_request_text(context.lang, r)),
-            parse_mode="HTML",
-        )
+        await show_outcome(context, r, _pressed(update, context))
         return
     await _settle(update, context, redemption_id, approve=action == "approve", note=None)
 
@@ -195,17 +227,7 @@ async def _settle(
         note=note,
     )
     await reply(update, context, f"redemption.done.{r.status}", id=r.id)
-    for notice in await shop.notices(context.db, r.id):
-        try:
-            await context.bot.edit_message_text(
-                _outcome_text(notice.language, r),
-                chat_id=notice.chat_id,
-                message_id=notice.message_id,
-                parse_mode="HTML",
-                reply_markup=keyboards.fulfil(notice.language, r.id) if approve else None,
-            )
-        except BadRequest as exc:
-            log.info("admin notice for redemption %s not edited: %s", r.id, exc)
+    await show_outcome(context, r, _pressed(update, context))
     await tell_requester(context, r)
 
 
@@ -290,6 +312,9 @@ async def chip_in(update: Update, context: TruceContext) -> None:
     )
 
 
+_ARGUMENTS = {"price": (2,), "stock": (2,), "limit": (2, 3)}  # `limit code 1 [week|month]`
+
+
 async def manage_rewards(update: Update, context: TruceContext) -> None:
     """Admins: list rewards, add one, or change price, stock, limit, on/off."""
     actor = context.require(Role.ADMIN)
@@ -310,7 +335,7 @@ async def manage_rewards(update: Update, context: TruceContext) -> None:
         reward = await shop.add_reward(
             context.db, actor_telegram_id=actor.telegram_id, reward=parse_new_reward(rest)
         )
-    elif action in {"price", "stock", "limit"} and len(rest) in (2, 3):
+    elif action in {"price", "stock", "limit"} and len(rest) in _ARGUMENTS[action]:
         if action == "price":
             changes: dict[str, object] = {"price": parse_amount(rest[1], MAX_PRICE)}
         elif action == "stock":

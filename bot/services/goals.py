@@ -102,12 +102,24 @@ async def create(db: Database, *, actor_telegram_id: int, goal: GoalSpec, tz: Zo
             if department is None:
                 raise UnknownDepartment(name=goal.reward_department or "")
             department_id = department.id
-        row = existing or Goal(code=goal.code)
-        row.title, row.target, row.period = goal.title, goal.target, goal.period
-        row.reward_tokens, row.repeating, row.active = goal.reward_tokens, goal.repeating, True
-        row.reward_id, row.reward_department_id = reward_id, department_id
-        if existing is None:
-            session.add(row)
+        if existing is not None:
+            # A goal switched off keeps its history under a code no command can name ("~" is
+            # not allowed in codes), so the new goal starts from zero instead of inheriting the
+            # old one's progress and the targets it already paid for.
+            existing.code = f"{existing.id}~{existing.code}"[:32]
+            await session.flush()
+        row = Goal(
+            code=goal.code,
+            title=goal.title,
+            target=goal.target,
+            period=goal.period,
+            reward_tokens=goal.reward_tokens,
+            repeating=goal.repeating,
+            active=True,
+            reward_id=reward_id,
+            reward_department_id=department_id,
+        )
+        session.add(row)
         await session.flush()
         return await _view(session, row, tz, utcnow())
 
