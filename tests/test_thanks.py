@@ -126,7 +126,7 @@ async def test_a_russian_giver_is_answered_in_russian_and_an_english_receiver_he
     answer = await company.send(BORIS, "/thanks @alice спасибо за лиды")
 
     assert said(answer, BORIS.id) == (
-        "🙏 Boris благодарит Alice: 2 токена (×2 за благодарность другому отделу!)"
+        "🙏 Boris → Alice: спасибо, 2 токена (×2 за благодарность другому отделу!)"
         " — спасибо за лиды\nНа этой неделе можно подарить ещё 4 токена."
     )
     assert said(answer, ALICE.id) == (
@@ -239,7 +239,7 @@ async def test_the_weekly_allowance_runs_out_and_further_thanks_are_refused(
 
     refused = await company.send(ALICE, "/thanks @boris 1 one more")
 
-    assert said(refused) == "You have 0 of your 5 thanks left this week."
+    assert said(refused) == "You have 0 of your 5 thanks left this week; it renews on Monday."
     assert await books(db) == before
 
 
@@ -251,7 +251,7 @@ async def test_asking_for_more_than_is_left_this_week_says_how_much_is_left(
 
     refused = await company.send(ALICE, "/thanks @boris 3 launch")
 
-    assert said(refused) == "You have 2 of your 5 thanks left this week."
+    assert said(refused) == "You have 2 of your 5 thanks left this week; it renews on Monday."
     assert await books(db) == before
     allowed = await company.send(ALICE, "/thanks @boris 2 launch")
     assert "You can still give 0 tokens this week." in said(allowed, ALICE.id)

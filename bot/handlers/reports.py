@@ -49,7 +49,7 @@ async def top(update: Update, context: TruceContext) -> None:
             department=department_name(context.lang, d.department),
             amount=tokens(context.lang, d.tokens),
             per_head=format_decimal(d.per_head, "0.0", locale=context.lang),
-            members=d.members,
+            n=d.members,
         )
         for d in board.departments
     ]
