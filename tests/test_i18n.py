@@ -38,6 +38,7 @@ KEY_VALUES: dict[str, list[str]] = {
     "redemption.told.": SETTLED,
     "redemption.done.": [Status.APPROVED.value, Status.REJECTED.value],  # an admin's decision
     "day.": list(DAY_NAMES),
+    "history.": ["grant", "thanks", "reserve", "spend", "refund", "chipin", "goal", "mixer"],
     "schedule.": ["on", "off"],
     "schedule.job.": [MIXER, DIGEST, MONTHLY],
     "mixer.topic.": [str(n) for n in range(1, TOPICS + 1)],

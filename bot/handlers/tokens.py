@@ -40,7 +40,7 @@ async def me(update: Update, context: TruceContext) -> None:
                 "me.line",
                 amount=signed(line.amount),
                 when=when(lang, line.when, tz),
-                reason=escape(line.reason),
+                what=context.t(f"history.{line.kind}", reason=escape(line.reason)),
             )
             for line in summary.recent
         ]

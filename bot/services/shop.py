@@ -239,6 +239,12 @@ async def redeem(
         return await _view(session, redemption)
 
 
+async def _settle_reason(session: AsyncSession, reward_id: int, note: str | None) -> str:
+    """What a settling transfer says: the reward, and the admin's note if there is one."""
+    name = await session.scalar(select(Reward.name_en).where(Reward.id == reward_id))
+    return f"{name}: {note}" if note else str(name)
+
+
 async def _close(
     session: AsyncSession,
     redemption_id: int,
@@ -279,7 +285,7 @@ async def _close(
         to_account=to_account,
         amount=redemption.price,
         kind=kind,
-        reason=note or status.value,
+        reason=await _settle_reason(session, redemption.reward_id, note),
         actor_id=decided_by,
         at=now,
     )
