@@ -18,6 +18,7 @@ from bot.services import directory, shop
 from bot.services.shop import Notice, RedemptionView, RewardView
 
 log = logging.getLogger(__name__)
+OPEN_LIST_LIMIT = 20  # requests shown by /redemptions at once, oldest first
 
 
 def _reward_line(language: str, reward: RewardView) -> str:
@@ -271,7 +272,8 @@ async def redemptions(update: Update, context: TruceContext) -> None:
         await reply(update, context, "redemption.none_open")
         return
     assert update.effective_message is not None
-    for r in items[:20]:
+    shown = items[:OPEN_LIST_LIMIT]
+    for r in shown:
         markup = (
             keyboards.decide(context.lang, r.id)
             if r.status == "pending"
@@ -283,6 +285,8 @@ async def redemptions(update: Update, context: TruceContext) -> None:
             parse_mode="HTML",
             reply_markup=markup,
         )
+    if len(items) > len(shown):
+        await reply(update, context, "redemption.more", n=len(items) - len(shown))
 
 
 async def chip_in(update: Update, context: TruceContext) -> None:
