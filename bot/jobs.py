@@ -29,7 +29,7 @@ from bot.domain.schedule import (
 )
 from bot.handlers.common import TruceContext
 from bot.handlers.rhythm import chart_titles, department_names, digest_text, intro_text
-from bot.handlers.shop import tell_requester
+from bot.handlers.shop import show_outcome, tell_requester
 from bot.i18n import t
 from bot.services import company, digest, mixer, schedule, shop
 
@@ -44,6 +44,7 @@ async def expire_redemptions(context: TruceContext) -> None:
         context.db, older_than=timedelta(days=context.settings.redemption_expiry_days)
     )
     for redemption in expired:
+        await show_outcome(context, redemption)
         await tell_requester(context, redemption)
     if expired:
         log.info("expired %s pending redemptions", len(expired))
@@ -140,8 +141,15 @@ async def run_digest(context: TruceContext, run: schedule.Run, due: datetime, tz
         data.chart_weeks, data.chart_tokens, names, data.chart_index, chart_titles(language)
     )
 
+    text_sent = False
+
     async def post() -> None:
-        await context.bot.send_message(chat_id, text, parse_mode="HTML")
+        # send_once repeats this after a flood wait: the text must not go out a second time
+        # when it was the chart that had to wait.
+        nonlocal text_sent
+        if not text_sent:
+            await context.bot.send_message(chat_id, text, parse_mode="HTML")
+            text_sent = True
         await context.bot.send_photo(chat_id, InputFile(png, filename="digest.png"))
 
     await send_once(context, run, chat_id, post)

@@ -37,8 +37,6 @@ def pair(
         return Pairing([], sorted(set(side_a) | set(side_b)))
     n = len(small)
     index = {person: i for i, person in enumerate(large)}
-    first = set(waiting_first)
-    order = [p for p in large if p in first] + [p for p in large if p not in first]
     per_partner = min(max_group - 1, -(-len(large) // n))
     seats = dict.fromkeys(range(n), per_partner)
     # Everyone gets a partner before anyone gets a second one, so trios only fill spare seats.
@@ -53,6 +51,12 @@ def pair(
             if person in history and partner in position:
                 seen = history[person]
                 seen[position[partner]] = seen.get(position[partner], 0) + count
+
+    # Those left out last time go first; then whoever has met the fewest partners so far, so
+    # the spare seats of an uneven week go round instead of always to the same people.
+    first = set(waiting_first)
+    rest = sorted((p for p in large if p not in first), key=lambda p: sum(history[p].values()))
+    order = [p for p in large if p in first] + rest
 
     def times(person: int, partner: int) -> int:
         return history[person].get(partner, 0)

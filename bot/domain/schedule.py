@@ -26,6 +26,15 @@ DAYS = {
     "вс": 6,
 }
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FULL_NAMES = (
+    ("monday", "понедельник"),
+    ("tuesday", "вторник"),
+    ("wednesday", "среда", "среду"),
+    ("thursday", "четверг"),
+    ("friday", "пятница", "пятницу"),
+    ("saturday", "суббота", "субботу"),
+    ("sunday", "воскресенье"),
+)
 
 
 @dataclass(frozen=True)
@@ -38,12 +47,18 @@ class Slot:
 
 
 def parse_day(text: str) -> int:
-    day = DAYS.get(text.strip().lower()[:3]) if text else None
-    if day is None:
-        day = DAYS.get(text.strip().lower()[:2])
-    if day is None:
-        raise BadSchedule(value=text[:20])
-    return day
+    """A day as written: `mon`, `пн`, or the start of its full name (`wednes`, `пятницу`).
+
+    Only the start of a name counts, so `sunny` or `monkey` is not taken for a day.
+    """
+    word = text.strip().lower().rstrip(".")
+    if word in DAYS:
+        return DAYS[word]
+    if len(word) >= 3:
+        for day, names in enumerate(FULL_NAMES):
+            if any(name.startswith(word) for name in names):
+                return day
+    raise BadSchedule(value=text[:20])
 
 
 def parse_time(text: str) -> int:

@@ -28,7 +28,7 @@ JOBS = {"mixer": schedule.MIXER, "digest": schedule.DIGEST, "monthly": schedule.
 
 async def setup_chat(update: Update, context: TruceContext) -> None:
     """An admin, in a group: make it the company chat, if the bot may post there."""
-    context.require(Role.ADMIN)
+    actor = context.require(Role.ADMIN)
     chat = update.effective_chat
     assert chat is not None
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
@@ -38,11 +38,10 @@ async def setup_chat(update: Update, context: TruceContext) -> None:
         member.status == ChatMemberStatus.RESTRICTED and getattr(member, "can_send_messages", False)
     )
     if not can_post:
-        await reply(update, context, "chat.cannot_post")
+        # An answer in the group could not be posted either: tell the admin in private.
+        await notify(context, actor, context.t("chat.cannot_post"))
         return
-    await company.bind_chat(
-        context.db, actor_telegram_id=context.require(Role.ADMIN).telegram_id, chat_id=chat.id
-    )
+    await company.bind_chat(context.db, actor_telegram_id=actor.telegram_id, chat_id=chat.id)
     await reply(update, context, "chat.bound", title=escape(chat.title or ""))
 
 
@@ -198,7 +197,9 @@ async def ask_pain(update: Update, context: TruceContext) -> int:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     group_id = keyboards.parse_group(query.data, "pain")
-    context.require(Role.EMPLOYEE)
+    actor = context.require(Role.EMPLOYEE)
+    # Refused before asking: nobody should write a pain only to hear the meeting is not theirs.
+    await mixer.require_member(context.db, telegram_id=actor.telegram_id, group_id=group_id)
     await query.answer()
     assert context.user_data is not None
     context.user_data["pain_group"] = group_id

@@ -221,6 +221,19 @@ async def confirm(
     )
 
 
+async def require_member(db: Database, *, telegram_id: int, group_id: int) -> None:
+    """Raise NotInPair unless the person is in the mixer group."""
+    async with db.read() as session:
+        person = await require_employee(session, telegram_id)
+        member = await session.scalar(
+            select(MixerMember.id).where(
+                MixerMember.group_id == group_id, MixerMember.employee_id == person.id
+            )
+        )
+    if member is None:
+        raise NotInPair()
+
+
 async def add_pain(db: Database, *, telegram_id: int, group_id: int, text: str) -> str:
     """Note the client pain a group discussed; it appears in the digest."""
     pain = clean_pain(text)
