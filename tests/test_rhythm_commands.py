@@ -147,8 +147,8 @@ async def test_setup_chat_where_the_bot_may_not_post_tells_the_admin_privately_w
     answer = await staff.send(ALICE, "/setup_chat", chat=staff.group(CHAT))
 
     assert said(answer, ALICE.id) == (
-        "I can't post in this chat yet: please let me send messages here (or make me an admin), "
-        "then send /setup_chat again."
+        f"I can't post in “{staff.group(CHAT)['title']}” yet: let me send messages there "
+        "(or make me an admin), then send /setup_chat in it again."
     )
     assert said(answer, CHAT) == ""  # the bot may not write there, so it does not try
     assert await company.company_chat(db) is None
@@ -436,7 +436,7 @@ async def test_the_client_pain_a_pair_discussed_is_asked_for_saved_and_shown_to_
 @pytest.mark.parametrize(
     ("pain", "answer"),
     [
-        ("   ", "Как пользоваться: напишите в одном-двух предложениях, какую боль клиента"),
+        ("   ", "Боль клиента пустая: опишите её одним-двумя предложениями"),
         ("я" * 301, "Слишком длинный текст: не больше 300 символов."),
     ],
     ids=["blank", "301-characters"],

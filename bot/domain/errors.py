@@ -167,3 +167,7 @@ class MixerOver(TruceError):
 
 class GroupChatOnly(TruceError):
     key = "error.group_only"
+
+
+class EmptyPain(TruceError):
+    key = "error.empty_pain"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.errors import TextTooLong, UsageError
+from bot.domain.errors import EmptyPain, TextTooLong
 
 TOPICS = 8  # mixer.topic.1 .. mixer.topic.8 in the catalogs
 PROMPTS = 10  # mixer.prompt.1 .. mixer.prompt.10
@@ -26,7 +26,7 @@ def prompt_for(period: str, group_index: int) -> int:
 def clean_pain(text: str | None) -> str:
     pain = " ".join((text or "").split())
     if not pain:
-        raise UsageError(usage="usage.pain")
+        raise EmptyPain()
     if len(pain) > MAX_PAIN:
         raise TextTooLong(maximum=MAX_PAIN)
     return pain

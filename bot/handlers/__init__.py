@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
@@ -21,6 +22,7 @@ from bot.handlers import goals, onboarding, reports, rhythm, roles, shop, thanks
 from bot.handlers.common import load_actor, on_error, private_only, unknown_button
 
 PRIVATE = filters.ChatType.PRIVATE
+PAIN_TIMEOUT = timedelta(hours=1)
 PRIVATE_COMMANDS = [
     "start",
     "me",
@@ -33,6 +35,9 @@ PRIVATE_COMMANDS = [
     "rewards",
     "goal",
     "export",
+    "schedule",
+    "pause",
+    "mixer",
 ]
 
 
@@ -76,8 +81,11 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             },
             fallbacks=[CommandHandler("cancel", rhythm.cancel_pain)],
             per_message=False,
+            allow_reentry=True,  # a second press, or next week's button, asks afresh
+            conversation_timeout=PAIN_TIMEOUT,  # an unanswered question is dropped
         )
     app.add_handler(pain)
+    app.add_handler(CommandHandler("cancel", rhythm.nothing_to_cancel))
     app.add_handler(CallbackQueryHandler(onboarding.choose_department, pattern=r"^dept:"))
     app.add_handler(CallbackQueryHandler(onboarding.choose_language, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(unknown_button))

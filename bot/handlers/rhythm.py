@@ -39,7 +39,7 @@ async def setup_chat(update: Update, context: TruceContext) -> None:
     )
     if not can_post:
         # An answer in the group could not be posted either: tell the admin in private.
-        await notify(context, actor, context.t("chat.cannot_post"))
+        await notify(context, actor, context.t("chat.cannot_post", title=escape(chat.title or "")))
         return
     await company.bind_chat(context.db, actor_telegram_id=actor.telegram_id, chat_id=chat.id)
     await reply(update, context, "chat.bound", title=escape(chat.title or ""))
@@ -310,3 +310,8 @@ async def department_names(context: TruceContext, language: str) -> dict[str, st
     return {
         d.code: department_name(language, d) for d in await directory.list_departments(context.db)
     }
+
+
+async def nothing_to_cancel(update: Update, context: TruceContext) -> None:
+    """/cancel when no question is open."""
+    await reply(update, context, "mixer.nothing_to_cancel")
