@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.handlers.common import TruceContext
 from bot.handlers.menu import set_default_menus, set_personal_menu
-from bot.services import directory, shop
+from bot.services import directory, schedule, shop
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ async def _post_init(app: TruceApplication) -> None:
     db: Database = app.bot_data["db"]
     await directory.bootstrap(db, settings.departments, settings.admin_ids)
     await shop.seed_rewards(db)
+    app.bot_data["tz"] = await schedule.timezone(db, settings.timezone)
     await set_default_menus(app.bot, settings.default_language)
     for person in await directory.staff(db):
         await set_personal_menu(app.bot, person)

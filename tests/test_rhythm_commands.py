@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_datetime
 
 from bot import jobs
 from bot.db import Database
@@ -495,3 +497,23 @@ async def test_pause_with_an_unknown_argument_explains_itself_and_pauses_nobody(
     assert person is not None and not person.paused
     await tick(staff, MONDAY)
     assert intro(staff, BORIS)["text"].startswith("☕ Миксер этой недели")
+
+
+async def test_the_timezone_an_admin_sets_is_the_one_people_see_their_times_in(
+    staff: Telegram, db: Database
+) -> None:
+    await staff.send(ALICE, "/schedule timezone Pacific/Kiritimati")
+    await staff.send(ALICE, "/grant @carol 5 a time-zone test")
+    async with db.read() as session:
+        history = await ledger.history(session, (await directory.find(db, CAROL.id)).account_id)
+    kiritimati = format_datetime(
+        history[0].when.astimezone(ZoneInfo("Pacific/Kiritimati")), "d MMM HH:mm", locale="en"
+    )
+    moscow = format_datetime(
+        history[0].when.astimezone(ZoneInfo("Europe/Moscow")), "d MMM HH:mm", locale="en"
+    )
+
+    me = said(await staff.send(CAROL, "/me"))
+
+    assert f"+5 · {kiritimati} · a time-zone test" in me
+    assert moscow not in me

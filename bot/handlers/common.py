@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -38,6 +39,11 @@ class TruceContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
     @property
     def settings(self) -> Settings:
         return self.application.bot_data["settings"]  # type: ignore[no-any-return]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The company's timezone: TIMEZONE, or what an admin set with /schedule timezone."""
+        return self.application.bot_data.get("tz") or self.settings.tz
 
     def t(self, key: str, /, **params: Any) -> str:
         return t(self.lang, key, **params)

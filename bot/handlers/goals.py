@@ -57,7 +57,7 @@ async def manage_goals(update: Update, context: TruceContext) -> None:
     args = context.args or []
     names = await _department_names(context, context.lang)
     if not args:
-        active = await goals.active_goals(context.db, context.settings.tz)
+        active = await goals.active_goals(context.db, context.tz)
         lines = [context.t("goal.title")]
         lines += [
             f"{goal_line(context.lang, g)}\n   {_reward_text(context.lang, g, names)}"
@@ -73,7 +73,7 @@ async def manage_goals(update: Update, context: TruceContext) -> None:
             context.db,
             actor_telegram_id=actor.telegram_id,
             goal=parse_goal(args[1:]),
-            tz=context.settings.tz,
+            tz=context.tz,
         )
         await reply(
             update,
@@ -104,7 +104,7 @@ async def report_kpi(update: Update, context: TruceContext) -> None:
         code=args[0],
         amount=amount,
         key=f"{message.chat_id}:{message.message_id}",
-        tz=context.settings.tz,
+        tz=context.tz,
     )
     await reply(update, context, "kpi.recorded", line=goal_line(context.lang, result.goal))
     if not result.reached or result.replayed:

@@ -36,7 +36,7 @@ async def top(update: Update, context: TruceContext) -> None:
     """People by tokens earned this week and ever; departments in total and per head."""
     context.require(Role.EMPLOYEE)
     now = datetime.now(UTC)
-    since = period_start("week", now, context.settings.tz)
+    since = period_start("week", now, context.tz)
     assert since is not None
     board = await reports.leaderboard(context.db, since=since)
     lines = [context.t("top.title")]
@@ -53,7 +53,7 @@ async def top(update: Update, context: TruceContext) -> None:
         )
         for d in board.departments
     ]
-    active = await goals.active_goals(context.db, context.settings.tz, now)
+    active = await goals.active_goals(context.db, context.tz, now)
     if active:
         lines += ["", context.t("top.goals")]
         lines += [goal_line(context.lang, g) for g in active]
@@ -66,7 +66,7 @@ async def export(update: Update, context: TruceContext) -> None:
     context.require(Role.ADMIN)
     text = await reports.export_csv(context.db)
     assert update.effective_message is not None
-    stamp = datetime.now(context.settings.tz).strftime("%Y-%m-%d")
+    stamp = datetime.now(context.tz).strftime("%Y-%m-%d")
     await update.effective_message.reply_document(
         InputFile(text.encode("utf-8"), filename=f"truce-journal-{stamp}.csv"),
         caption=context.t("export.caption"),

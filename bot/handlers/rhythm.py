@@ -78,6 +78,7 @@ async def manage_schedule(update: Update, context: TruceContext) -> None:
     if what == "timezone" and len(args) == 2:
         name = parse_timezone(context.args[1])  # type: ignore[index]
         await schedule.set_timezone(db, actor_telegram_id=who, name=name)
+        context.application.bot_data["tz"] = ZoneInfo(name)
         await reply(update, context, "schedule.timezone_set", timezone=escape(name))
         return
     if what == "shame" and len(args) == 2 and args[1] in {"on", "off"}:

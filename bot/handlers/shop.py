@@ -84,7 +84,7 @@ async def _redeem(update: Update, context: TruceContext, ref: str, *, key: str) 
         telegram_id=context.require(Role.EMPLOYEE).telegram_id,
         reward_ref=ref,
         key=key,
-        tz=context.settings.tz,
+        tz=context.tz,
     )
     lang = context.lang
     await reply(

@@ -56,7 +56,7 @@ async def give_thanks(update: Update, context: TruceContext) -> None:
         reason=request.reason,
         key=f"{chat.id}:{message.message_id}",
         rules=rules(context),
-        tz=context.settings.tz,
+        tz=context.tz,
     )
     lang = context.lang
     multiplier = context.settings.thanks_cross_multiplier

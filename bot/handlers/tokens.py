@@ -18,7 +18,7 @@ async def me(update: Update, context: TruceContext) -> None:
     """Show the caller's department, role, balances and latest movements."""
     actor = context.require(Role.EMPLOYEE)
     summary = await token_service.summary(context.db, actor.telegram_id)
-    lang, tz = context.lang, context.settings.tz
+    lang, tz = context.lang, context.tz
     lines = [
         context.t(
             "me.header",
