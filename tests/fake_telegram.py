@@ -290,10 +290,14 @@ def _decoded(value: Any) -> Any:
 
 
 class FakeRequest(BaseRequest):
-    """Sends python-telegram-bot's requests to a `FakeBotApi` instead of the network."""
+    """Sends python-telegram-bot's requests to a `FakeBotApi` instead of the network.
 
-    def __init__(self, api: FakeBotApi) -> None:
+    `latency` (seconds) makes every call take as long as a round trip to Telegram would.
+    """
+
+    def __init__(self, api: FakeBotApi, latency: float = 0.0) -> None:
         self.api = api
+        self.latency = latency
 
     @property
     def read_timeout(self) -> float | None:
@@ -317,6 +321,8 @@ class FakeRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if api_method == "getUpdates":
             status, body = await asyncio.to_thread(self.api.handle, api_method, params)
         else:

@@ -6,6 +6,10 @@ on the same fake Bot API in the same run, is the yardstick.
 
     python -m tests.bench.bench_economy                 # SQLite
     python -m tests.bench.bench_economy --db postgresql # needs TRUCE_BENCH_DATABASE_URL
+    python -m tests.bench.bench_economy --latency 0.05   # each Bot API call takes 50 ms
+
+With no latency the figures are CPU cost per update; with a round trip like Telegram's, they
+are what a running bot sustains with updates handled concurrently.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from tests.fake_telegram import TOKEN, FakeBotApi, FakeRequest, Person, Telegram
 ADMIN = Person(1, "Admin", "admin", "en")
 
 
-async def echo_rate(count: int, concurrency: int) -> float:
+async def echo_rate(count: int, concurrency: int, latency: float) -> float:
     """Updates per second for an Application that only echoes the text back."""
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -31,7 +35,7 @@ async def echo_rate(count: int, concurrency: int) -> float:
         await update.effective_message.reply_text(update.effective_message.text)
 
     api = FakeBotApi()
-    app = Application.builder().token(TOKEN).request(FakeRequest(api)).build()
+    app = Application.builder().token(TOKEN).request(FakeRequest(api, latency)).build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     await app.initialize()
     tg = Telegram(app, api)
@@ -46,13 +50,15 @@ async def echo_rate(count: int, concurrency: int) -> float:
         await app.shutdown()
 
 
-async def economy_rates(kind: str, count: int, concurrency: int) -> tuple[float, float]:
+async def economy_rates(
+    kind: str, count: int, concurrency: int, latency: float
+) -> tuple[float, float]:
     """(thanks per second, redemptions per second) on a fresh database of `kind`."""
     givers = [Person(10_000 + i, f"M{i}", f"m{i}", "en") for i in range(count // 4 + 1)]
     receivers = [Person(20_000 + i, f"S{i}", f"s{i}", "ru") for i in range(count // 2 + 1)]
     async with database(kind) as url:
         api = FakeBotApi()
-        async with running_bot(url, api, admin_ids=[ADMIN.id]) as tg:
+        async with running_bot(url, api, latency, admin_ids=[ADMIN.id]) as tg:
             db = tg.app.bot_data["db"]
             for person, department in (
                 [(ADMIN, "marketing")]
@@ -106,13 +112,22 @@ async def main() -> None:
     parser.add_argument(
         "-c", "--concurrency", type=int, default=32, help="updates in flight at once (1: serial)"
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds each Bot API call takes, as over a network (0: CPU only)",
+    )
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    echo = await echo_rate(args.count, args.concurrency)
-    print(f"{args.count} updates per figure, {args.concurrency} in flight")
+    echo = await echo_rate(args.count, args.concurrency, args.latency)
+    print(
+        f"{args.count} updates per figure, {args.concurrency} in flight, "
+        f"Bot API round trip {args.latency * 1000:.0f} ms"
+    )
     print(f"echo bot: {echo:8.1f} updates/s")
     for kind in kinds:
-        thanks, redemptions = await economy_rates(kind, args.count, args.concurrency)
+        thanks, redemptions = await economy_rates(kind, args.count, args.concurrency, args.latency)
         print(
             f"{kind:10s} thanks: {thanks:7.1f}/s ({thanks / echo:.2f} of echo)   "
             f"redemptions: {redemptions:7.1f}/s ({redemptions / echo:.2f} of echo)"

@@ -50,13 +50,15 @@ async def database(kind: str) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def running_bot(url: str, api: FakeBotApi, **overrides: Any) -> AsyncIterator[Telegram]:
+async def running_bot(
+    url: str, api: FakeBotApi, latency: float = 0.0, **overrides: Any
+) -> AsyncIterator[Telegram]:
     """Truce on `url`, talking to `api`. Telegram's own rate limit is left out: it caps what
     Telegram accepts, not how fast the bot works, and the echo bot it is compared with has none."""
     values: dict[str, Any] = {"bot_token": TOKEN, "database_url": url, "_env_file": None}
     settings = Settings(**(values | overrides))
     db = Database(url, **({"pool_size": 20} if not url.startswith("sqlite") else {}))
-    app = build_application(settings, db, request=FakeRequest(api), rate_limit=False)
+    app = build_application(settings, db, request=FakeRequest(api, latency), rate_limit=False)
     await app.initialize()
     assert app.post_init is not None
     await app.post_init(app)
