@@ -45,6 +45,29 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(config, revision)
 
 
+def require_current_schema(database_url: str) -> None:
+    """Stop with one line when the database is behind the code (or not a Truce database)."""
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.db import Database
+
+    async def current() -> str | None:
+        db = Database(database_url)
+        try:
+            async with db.read() as session:
+                return await session.scalar(text("SELECT version_num FROM alembic_version"))
+        except DBAPIError:
+            return None
+        finally:
+            await db.dispose()
+
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    if asyncio.run(current()) != head:
+        raise ConfigError("the database is not up to date: run `truce db upgrade` first")
+
+
 def _run(settings: Settings) -> int:
     from telegram.error import InvalidToken
 
@@ -218,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(settings)
         if args.command == "db":
             return _db(settings, args.action, args.revision)
+        if args.command in {"ledger", "export", "digest"}:
+            require_current_schema(settings.database_url)
         if args.command == "export":
             return _export(settings, args.since, args.output)
         if args.command == "digest":
