@@ -12,14 +12,24 @@ import pytest
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import build_application
 from bot.cli import upgrade
-from bot.config import Settings
 from bot.db import Database
-from tests.fake_telegram import TOKEN, FakeBotApi, FakeRequest, Person, Telegram
+from tests.fake_telegram import FakeBotApi, Person, Telegram
+from tests.helpers import (
+    ALICE,
+    BORIS,
+    CAROL,
+    DEPARTMENT,
+    DMITRY,
+    PEOPLE,
+    database,
+    join,
+    make_settings,
+    running_bot,
+)
 
 PG_URL = os.environ.get("TRUCE_TEST_DATABASE_URL")
-ADMIN = Person(1001, "Alice", "alice", "en")
+ADMIN = ALICE
 PG_SKIP_REASON = "PostgreSQL tests need TRUCE_TEST_DATABASE_URL (set by .ci/run)"
 
 
@@ -67,11 +77,18 @@ async def database_url(empty_database_url: str) -> str:
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
+    async with database(database_url) as migrated:
+        yield migrated
+
+
+@pytest.fixture
+async def crowded_db(database_url: str) -> AsyncIterator[Database]:
+    """A database whose pool lets most of the racers hold a connection at once."""
+    pool: dict[str, Any] = (
+        {"pool_size": 20, "max_overflow": 40} if database_url.startswith("postgresql") else {}
+    )
+    async with database(database_url, **pool) as crowded:
+        yield crowded
 
 
 def both_databases() -> Any:
@@ -83,18 +100,6 @@ def both_databases() -> Any:
     )
 
 
-def make_settings(database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "bot_token": TOKEN,
-        "database_url": database_url,
-        "admin_ids": [ADMIN.id],
-        "default_language": "ru",
-        "_env_file": None,
-    }
-    values.update(overrides)
-    return Settings(**values)
-
-
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     """Override in a test module to run the bot with other settings."""
@@ -102,8 +107,9 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def api() -> FakeBotApi:
-    return FakeBotApi()
+def api(request: pytest.FixtureRequest) -> FakeBotApi:
+    """The fake Telegram; `indirect` parametrisation gives it a messages-per-second limit."""
+    return FakeBotApi(messages_per_second=getattr(request, "param", None))
 
 
 @pytest.fixture
@@ -112,16 +118,27 @@ async def tg(
 ) -> AsyncIterator[Telegram]:
     """A started bot on a migrated database, talking to the fake Bot API."""
     settings = make_settings(database_url, **settings_overrides)
-    app = build_application(settings, Database(database_url), request=FakeRequest(api))
-    await app.initialize()
-    assert app.post_init is not None
-    await app.post_init(app)
-    try:
-        yield Telegram(app, api)
-    finally:
-        await app.shutdown()
-        assert app.post_shutdown is not None
-        await app.post_shutdown(app)
+    async with running_bot(settings, database_url, api) as telegram:
+        yield telegram
+
+
+@pytest.fixture
+async def company(tg: Telegram) -> Telegram:
+    """Alice (admin, Sales, English), Boris (Marketing, Russian), Carol (Sales, English).
+
+    Modules override it for a company of their own, often on top of `staff`."""
+    for person in (ALICE, BORIS, CAROL):
+        await join(tg, person, DEPARTMENT[person])
+    return tg
+
+
+@pytest.fixture
+async def staff(tg: Telegram) -> Telegram:
+    """Alice (admin, Sales, English), Boris (Marketing, Russian), Carol (Sales, English),
+    Dmitry (Marketing, Russian); no company chat yet."""
+    for person in PEOPLE:
+        await join(tg, person, DEPARTMENT[person])
+    return tg
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -136,9 +153,4 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def people() -> Iterator[dict[str, Person]]:
-    yield {
-        "alice": ADMIN,
-        "boris": Person(2001, "Boris", "boris", "ru"),
-        "carol": Person(2002, "Carol", "carol", "en"),
-        "dmitry": Person(2003, "Dmitry", "dmitry", "ru"),
-    }
+    yield {"alice": ALICE, "boris": BORIS, "carol": CAROL, "dmitry": DMITRY}

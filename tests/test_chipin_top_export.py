@@ -4,68 +4,48 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import Settings
 from bot.db import Database
-from bot.domain.thanks import ThanksRules
 from bot.services import directory, ledger, reports, shop, thanks
 from bot.services import tokens as token_service
 from tests.fake_telegram import Person, Telegram
+from tests.helpers import (
+    ALICE,
+    BORIS,
+    CAROL,
+    DEFAULT_RULES,
+    DEPARTMENT,
+    DMITRY,
+    MOSCOW,
+    PEOPLE,
+    clean_environment,
+    join,
+    ledger_books,
+    register,
+    said,
+    truce_command,
+)
 
-ALICE = Person(1001, "Alice", "alice", "en")  # the admin, from ADMIN_IDS; in Sales
-BORIS = Person(2001, "Boris", "boris", "ru")  # Marketing
-CAROL = Person(2002, "Carol", "carol", "en")  # Sales
-DMITRY = Person(2003, "Dmitry", "dmitry", "ru")  # Marketing
-JOINED = (ALICE, BORIS, CAROL, DMITRY)
-
-MOSCOW = ZoneInfo("Europe/Moscow")  # the company's timezone by default
-DEFAULT_RULES = ThanksRules(weekly_allowance=5, pair_daily_cap=3, cross_multiplier=2)
-
-
-def said(calls: list[dict[str, Any]], chat_id: int | None = None) -> str:
-    """What the bot wrote in answer, optionally only in one chat."""
-    return "\n".join(
-        call.get("text", "") for call in calls if chat_id is None or call["chat_id"] == chat_id
-    )
-
-
-async def join(tg: Telegram, person: Person, department: str) -> None:
-    await tg.send(person, "/start")
-    await tg.press(person, tg.last_message(person.id), f"dept:{department}:{person.id}")
+JOINED = PEOPLE  # all four, in `staff`
 
 
 @pytest.fixture
-async def company(tg: Telegram) -> Telegram:
+async def company(staff: Telegram) -> Telegram:
     """Alice and Carol in Sales (English), Boris and Dmitry in Marketing (Russian); Boris has 50."""
-    await join(tg, ALICE, "sales")
-    await join(tg, BORIS, "marketing")
-    await join(tg, CAROL, "sales")
-    await join(tg, DMITRY, "marketing")
-    await tg.send(ALICE, "/grant @boris 50 great launch")
-    return tg
+    await staff.send(ALICE, "/grant @boris 50 great launch")
+    return staff
 
 
 async def books(db: Database) -> tuple[int, list[tuple[int, int]]]:
     """How many transfers there are, and each person's own and department balance."""
-    report = await ledger.verify(db)
-    assert report.clean
-    balances = []
-    for person in JOINED:
-        summary = await token_service.summary(db, person.id)
-        balances.append((summary.balance, summary.department_balance))
-    return report.transfers, balances
+    return await ledger_books(db, JOINED)
 
 
 # -- /chipin ------------------------------------------------------------------------------------
@@ -299,12 +279,6 @@ async def test_exporting_is_refused_to_someone_who_never_joined(tg: Telegram) ->
 # -- `truce export` at a shell ------------------------------------------------------------------
 
 
-def truce_command() -> list[str]:
-    """The installed `truce` script next to this interpreter, or `python -m bot` without it."""
-    script = shutil.which("truce", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "bot"]
-
-
 @dataclass(frozen=True)
 class Run:
     returncode: int
@@ -315,12 +289,10 @@ class Run:
 def truce(cwd: Path, database_url: str, *args: str) -> Run:
     """Run `truce *args` in `cwd` with only DATABASE_URL set among Truce's settings."""
     assert not (cwd / ".env").exists()
-    names = {name.upper() for name in Settings.model_fields}
-    env = {key: value for key, value in os.environ.items() if key.upper() not in names}
     result = subprocess.run(
         [*truce_command(), *args],
         cwd=cwd,
-        env=env | {"DATABASE_URL": database_url},
+        env=clean_environment(DATABASE_URL=database_url),
         capture_output=True,
         timeout=60,
     )
@@ -331,16 +303,8 @@ def truce(cwd: Path, database_url: str, *args: str) -> Run:
 async def journal_db(db: Database) -> Database:
     """A migrated SQLite file with a few transfers: one in 2019, the rest now."""
     await directory.bootstrap(db, ["Marketing", "Sales"], [ALICE.id])
-    for person, department in ((ALICE, "sales"), (BORIS, "marketing")):
-        await directory.register(
-            db,
-            telegram_id=person.id,
-            first_name=person.first_name,
-            username=person.username,
-            language=person.language_code or "en",
-            department_code=department,
-            admin_ids=[ALICE.id],
-        )
+    for person in (ALICE, BORIS):
+        await register(db, person, DEPARTMENT[person], [ALICE.id])
     await thanks.give(
         db,
         giver_telegram_id=ALICE.id,

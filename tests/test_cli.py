@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,26 +12,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from bot.cli import alembic_config
-from bot.config import Settings
 from bot.db import Database
-from bot.services import directory, tokens
+from bot.services import tokens
 from tests.conftest import ADMIN, both_databases
+from tests.helpers import clean_environment, database, open_company, truce_command
 
 DEPARTMENTS = ["Marketing", "Sales"]
 BORIS = 2001
-
-
-def truce_command() -> list[str]:
-    """The installed `truce` script next to this interpreter, or `python -m bot` without it."""
-    script = shutil.which("truce", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "bot"]
-
-
-def clean_environment(**settings: str) -> dict[str, str]:
-    """This process's environment without any Truce setting, plus `settings`."""
-    names = {name.upper() for name in Settings.model_fields}
-    env = {key: value for key, value in os.environ.items() if key.upper() not in names}
-    return env | settings
 
 
 def truce(cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
@@ -122,20 +106,8 @@ def test_db_upgrade_reaches_the_head_revision_and_downgrade_base_removes_the_sch
 
 async def grants_made(db: Database) -> int:
     """Two people join and the admin grants tokens; returns Boris's account id."""
-    await directory.bootstrap(db, DEPARTMENTS, [ADMIN.id])
-    for telegram_id, name, department in [
-        (ADMIN.id, "Alice", "marketing"),
-        (BORIS, "Boris", "sales"),
-    ]:
-        await directory.register(
-            db,
-            telegram_id=telegram_id,
-            first_name=name,
-            username=name.lower(),
-            language="ru",
-            department_code=department,
-            admin_ids=[ADMIN.id],
-        )
+    people = {ADMIN.id: ("Alice", "marketing"), BORIS: ("Boris", "sales")}
+    await open_company(db, DEPARTMENTS, people, [ADMIN.id], language="ru")
     for key, target, amount in [("g1", "@boris", 50), ("g2", "Sales", 30), ("g3", "@alice", 7)]:
         await tokens.grant(
             db, actor_telegram_id=ADMIN.id, target=target, amount=amount, reason="launch", key=key
@@ -156,11 +128,8 @@ async def grants_made(db: Database) -> int:
 async def test_ledger_verify_calls_a_ledger_after_grants_clean(
     tmp_path: Path, database_url: str
 ) -> None:
-    db = Database(database_url)
-    try:
+    async with database(database_url) as db:
         await grants_made(db)
-    finally:
-        await db.dispose()
 
     result = await asyncio.to_thread(truce, tmp_path, "ledger", "verify", DATABASE_URL=database_url)
 
@@ -173,16 +142,13 @@ async def test_ledger_verify_calls_a_ledger_after_grants_clean(
 async def test_ledger_verify_fails_and_names_an_account_whose_balance_was_tampered_with(
     tmp_path: Path, database_url: str
 ) -> None:
-    db = Database(database_url)
-    try:
+    async with database(database_url) as db:
         boris_account = await grants_made(db)
         async with db.transaction() as session:
             await session.execute(
                 text("UPDATE accounts SET balance = balance + 5 WHERE id = :id"),
                 {"id": boris_account},
             )
-    finally:
-        await db.dispose()
 
     result = await asyncio.to_thread(truce, tmp_path, "ledger", "verify", DATABASE_URL=database_url)
 

@@ -13,22 +13,15 @@ from bot.domain.ledger import SystemAccount
 from bot.models import Account, Employee, Transfer, utcnow
 from bot.services import directory, ledger, tokens
 from tests.conftest import both_databases
+from tests.helpers import ALICE, register
 
-ADMIN_ID = 1001
+ADMIN_ID = ALICE.id
 
 
 async def employee_account(db: Database) -> int:
     """A registered admin's account id, after bootstrap."""
     await directory.bootstrap(db, ["Marketing"], admin_ids=[ADMIN_ID])
-    registration = await directory.register(
-        db,
-        telegram_id=ADMIN_ID,
-        first_name="Alice",
-        username="alice",
-        language="en",
-        department_code="marketing",
-        admin_ids=[ADMIN_ID],
-    )
+    registration = await register(db, ALICE, "marketing", admin_ids=[ADMIN_ID])
     async with db.transaction() as session:
         return (await tokens.employee_account(session, registration.employee.id)).id
 

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.db import Database
 from bot.domain.errors import AllowanceExceeded, AlreadySettled, InsufficientTokens, OutOfStock
 from bot.domain.goals import GoalSpec
-from bot.domain.ledger import SystemAccount
 from bot.domain.roles import Role
 from bot.domain.shop import NewReward, RewardKind, Status
 from bot.domain.thanks import ThanksRules
 from bot.models import GoalAchievement, Redemption, Reward, Thanks, Transfer
-from bot.services import directory, goals, ledger, shop, thanks, tokens
+from bot.services import directory, goals, ledger, shop, thanks
 from tests.conftest import both_databases
+from tests.helpers import Accounts, accounts, fund, open_company
 
 TZ = ZoneInfo("Europe/Moscow")
 NOW = datetime(2025, 3, 5, 10, 0, tzinfo=UTC)  # a Wednesday: the whole race is in one week
@@ -36,74 +33,10 @@ STAFF = {
 }
 
 
-@dataclass(frozen=True)
-class Office:
-    """Account ids of the people, the department wallets and the system accounts."""
-
-    people: dict[int, int]  # Telegram id -> account id
-    wallets: dict[str, int]  # department code -> account id
-    issuance: int
-    escrow: int
-    spent: int
-
-
-@pytest.fixture
-async def crowded_db(database_url: str) -> AsyncIterator[Database]:
-    """A database whose pool lets most of the racers hold a connection at once."""
-    pool: dict[str, Any] = (
-        {"pool_size": 20, "max_overflow": 40} if database_url.startswith("postgresql") else {}
-    )
-    database = Database(database_url, **pool)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
-async def join(db: Database, telegram_id: int, name: str, department: str) -> None:
-    await directory.register(
-        db,
-        telegram_id=telegram_id,
-        first_name=name,
-        username=name.lower(),
-        language="en",
-        department_code=department,
-        admin_ids=[ALICE, DORA],
-    )
-
-
-async def open_office(db: Database, extra: dict[int, tuple[str, str]] | None = None) -> Office:
-    await directory.bootstrap(db, ["Marketing", "Sales"], admin_ids=[ALICE, DORA])
+async def open_office(db: Database, extra: dict[int, tuple[str, str]] | None = None) -> Accounts:
     everyone = STAFF | (extra or {})
-    for telegram_id, (name, department) in everyone.items():
-        await join(db, telegram_id, name, department)
-    async with db.transaction() as session:
-        people = {
-            telegram_id: (await directory.require_employee(session, telegram_id)).account_id
-            for telegram_id in everyone
-        }
-        wallets = {
-            department.code: (await tokens.department_account(session, department.id)).id
-            for department in await directory.list_departments(db)
-        }
-        return Office(
-            people=people,
-            wallets=wallets,
-            issuance=await ledger.system_account_id(session, SystemAccount.ISSUANCE),
-            escrow=await ledger.system_account_id(session, SystemAccount.ESCROW),
-            spent=await ledger.system_account_id(session, SystemAccount.SPENT),
-        )
-
-
-async def fund(db: Database, telegram_id: int, amount: int) -> None:
-    await tokens.grant(
-        db,
-        actor_telegram_id=ALICE,
-        target=telegram_id,
-        amount=amount,
-        reason="starting balance",
-        key=f"seed:{telegram_id}",
-    )
+    await open_company(db, ["Marketing", "Sales"], everyone, admin_ids=[ALICE, DORA])
+    return await accounts(db, everyone)
 
 
 async def stock_reward(
@@ -148,7 +81,7 @@ async def test_fifty_concurrent_redemptions_with_funds_for_three_leave_three_pen
     db = crowded_db
     office = await open_office(db)
     await stock_reward(db, "gift", 100)
-    await fund(db, BORIS, 300)
+    await fund(db, BORIS, 300, by=ALICE)
 
     results = await asyncio.gather(
         *(redeem(db, BORIS, "gift", f"gift:{n}") for n in range(50)), return_exceptions=True
@@ -174,7 +107,7 @@ async def test_twenty_admins_pressing_approve_or_reject_at_once_settle_a_redempt
     db = crowded_db
     office = await open_office(db)
     await stock_reward(db, "voucher", 100, stock=5)
-    await fund(db, BORIS, 100)
+    await fund(db, BORIS, 100, by=ALICE)
     asked = await redeem(db, BORIS, "voucher", "voucher:boris")
 
     results = await asyncio.gather(
@@ -330,7 +263,7 @@ async def test_ten_rich_employees_racing_for_three_in_stock_get_exactly_three(
     office = await open_office(db, extra=rich)
     await stock_reward(db, "concert", 50, stock=3)
     for telegram_id in rich:
-        await fund(db, telegram_id, 100)
+        await fund(db, telegram_id, 100, by=ALICE)
 
     results = await asyncio.gather(
         *(redeem(db, telegram_id, "concert", f"concert:{telegram_id}") for telegram_id in rich),

@@ -8,8 +8,6 @@ each outcome from an in-memory model, and after every step checks the ledger's p
 from __future__ import annotations
 
 import asyncio
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,7 +18,6 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.cli import upgrade
 from bot.db import Database
 from bot.domain.errors import (
     AllowanceExceeded,
@@ -34,12 +31,20 @@ from bot.domain.errors import (
     UnknownRedemption,
     UnknownReward,
 )
-from bot.domain.ledger import SystemAccount
 from bot.domain.periods import local_day, period_start, week_start
 from bot.domain.shop import NewReward, RewardKind, Status
 from bot.domain.thanks import ThanksRules
 from bot.models import Account, Redemption, Reward, Transfer
 from bot.services import directory, ledger, shop, thanks, tokens
+from tests.helpers import (
+    Accounts,
+    accounts,
+    database,
+    migrated_sqlite,
+    open_company,
+    sqlite_copy,
+    sqlite_url,
+)
 
 TZ = ZoneInfo("Europe/Moscow")
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday morning
@@ -186,28 +191,15 @@ operations = st.lists(
 
 
 @dataclass(frozen=True)
-class Office:
-    people: dict[int, int]  # Telegram id -> account id
-    wallets: dict[str, int]  # department code -> account id
-    issuance: int
-    escrow: int
-    spent: int
+class Office(Accounts):
+    """The accounts, and the books as they stand before the first step."""
+
     opening: dict[int, int]  # account id -> balance before the first step
     transfers: int  # transfers before the first step
 
 
 async def open_office(db: Database) -> Office:
-    await directory.bootstrap(db, list(DEPARTMENTS.values()), admin_ids=ADMINS)
-    for telegram_id, (name, department) in PEOPLE.items():
-        await directory.register(
-            db,
-            telegram_id=telegram_id,
-            first_name=name,
-            username=name.lower(),
-            language="en",
-            department_code=department,
-            admin_ids=ADMINS,
-        )
+    await open_company(db, list(DEPARTMENTS.values()), PEOPLE, admin_ids=ADMINS)
     for spec in REWARDS:
         reward = await shop.add_reward(
             db,
@@ -232,22 +224,10 @@ async def open_office(db: Database) -> Office:
             reason="welcome",
             key=f"welcome:{holder}",
         )
-    departments = await directory.list_departments(db)
+    found = await accounts(db, PEOPLE)
     async with db.read() as session:
-        people = {
-            telegram_id: (await directory.require_employee(session, telegram_id)).account_id
-            for telegram_id in PEOPLE
-        }
-        wallets = {
-            department.code: (await tokens.department_account(session, department.id)).id
-            for department in departments
-        }
         return Office(
-            people=people,
-            wallets=wallets,
-            issuance=await ledger.system_account_id(session, SystemAccount.ISSUANCE),
-            escrow=await ledger.system_account_id(session, SystemAccount.ESCROW),
-            spent=await ledger.system_account_id(session, SystemAccount.SPENT),
+            **vars(found),
             opening=dict((await session.execute(select(Account.id, Account.balance))).all()),
             transfers=await session.scalar(select(func.count(Transfer.id))) or 0,
         )
@@ -549,8 +529,7 @@ async def check(db: Database, model: Model) -> None:
 
 
 async def play(url: str, office: Office, ops: list[Operation]) -> None:
-    db = Database(url)
-    try:
+    async with database(url) as db:
         model = Model(
             office=office,
             balances=dict(office.opening),
@@ -561,23 +540,16 @@ async def play(url: str, office: Office, ops: list[Operation]) -> None:
         for index, op in enumerate(ops):
             await step(db, model, f"op:{index}", op)
             await check(db, model)
-    finally:
-        await db.dispose()
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Office]:
     """One migrated SQLite file with the office and the shop set up, copied for each example."""
-    path = tmp_path_factory.mktemp("economy") / "template.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url)
+    path = migrated_sqlite(tmp_path_factory, "economy")
 
     async def build() -> Office:
-        db = Database(url)
-        try:
+        async with database(sqlite_url(path)) as db:
             return await open_office(db)
-        finally:
-            await db.dispose()
 
     return path, asyncio.run(build())
 
@@ -625,10 +597,5 @@ def test_any_day_in_the_economy_keeps_the_books_balanced_and_as_the_model_expect
 ) -> None:
     source, office = template
     # Hypothesis reuses the test's fixtures across examples, so each one gets its own file.
-    path = source.with_name(f"{uuid.uuid4().hex}.db")
-    shutil.copyfile(source, path)
-    try:
-        asyncio.run(play(f"sqlite+aiosqlite:///{path}", office, ops))
-    finally:
-        for leftover in path.parent.glob(f"{path.name}*"):
-            leftover.unlink()
+    with sqlite_copy(source) as url:
+        asyncio.run(play(url, office, ops))

@@ -3,37 +3,20 @@ reaching the target pays both departments (and may unlock a reward) exactly once
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from telegram import Update
 
 from bot.db import Database
 from bot.models import Redemption
 from bot.services import goals, ledger
 from bot.services import tokens as token_service
 from tests.fake_telegram import Person, Telegram
+from tests.helpers import ALICE, BORIS, CAROL, EVE, command_update, join, said
 
-ALICE = Person(1001, "Alice", "alice", "en")  # the admin, from ADMIN_IDS; in Sales
-BORIS = Person(2001, "Boris", "boris", "ru")  # a lead in Marketing
-CAROL = Person(2002, "Carol", "carol", "en")  # an employee in Sales
-EVE = Person(2004, "Eve", "eve", "en")  # never joins
 LEADS = "/goal add leads 10 month 50 repeat pizza@sales Approved leads"
-
-
-def said(calls: list[dict[str, Any]], chat_id: int | None = None) -> str:
-    """What the bot wrote in answer, or only what it wrote in one chat."""
-    return "\n".join(
-        call.get("text", "") for call in calls if chat_id is None or call.get("chat_id") == chat_id
-    )
-
-
-async def join(tg: Telegram, person: Person, department: str) -> None:
-    await tg.send(person, "/start")
-    await tg.press(person, tg.last_message(person.id), f"dept:{department}:{person.id}")
 
 
 @pytest.fixture
@@ -42,16 +25,13 @@ def group(tg: Telegram) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def company(tg: Telegram, group: dict[str, Any]) -> Telegram:
+async def company(group: dict[str, Any], company: Telegram) -> Telegram:
     """Alice (admin, Sales), Boris (lead, Marketing), Carol (Sales); the group is the company
     chat (it speaks the company language, Russian); the goal "leads" is defined."""
-    await join(tg, ALICE, "sales")
-    await join(tg, BORIS, "marketing")
-    await join(tg, CAROL, "sales")
-    await tg.send(ALICE, "/roles @boris lead")
-    await tg.send(ALICE, "/setup_chat", chat=group)
-    assert "Goal saved" in said(await tg.send(ALICE, LEADS))
-    return tg
+    await company.send(ALICE, "/roles @boris lead")
+    await company.send(ALICE, "/setup_chat", chat=group)
+    assert "Goal saved" in said(await company.send(ALICE, LEADS))
+    return company
 
 
 async def wallets(db: Database) -> tuple[int, int]:
@@ -290,22 +270,10 @@ async def test_the_chat_hears_of_a_goal_in_the_company_language_whoever_reports_
     )
 
 
-def kpi_update(tg: Telegram, text: str, message_id: int) -> Update:
-    message = {
-        "message_id": message_id,
-        "date": int(time.time()),
-        "chat": tg.private_chat(BORIS),
-        "from": BORIS.as_user(),
-        "text": text,
-        "entities": [{"type": "bot_command", "offset": 0, "length": len("/kpi")}],
-    }
-    return Update.de_json({"update_id": tg.api.next_update_id(), "message": message}, tg.app.bot)
-
-
 async def test_the_same_kpi_message_delivered_twice_counts_once(
     company: Telegram, db: Database, group: dict[str, Any]
 ) -> None:
-    update = kpi_update(company, "/kpi leads 10", 9001)
+    update = command_update(company, BORIS, "/kpi leads 10", 9001)
 
     await company.app.process_update(update)
     await company.app.process_update(update)

@@ -2,64 +2,20 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import pytest
-from telegram import Update
 
 from bot.db import Database
 from bot.services import ledger
-from bot.services import tokens as token_service
 from tests.fake_telegram import Person, Telegram
+from tests.helpers import ALICE, BORIS, CAROL, DMITRY, command_update, ledger_books, post, said
 
-ALICE = Person(1001, "Alice", "alice", "en")  # the admin, from ADMIN_IDS; in Sales
-BORIS = Person(2001, "Boris", "boris", "ru")  # Marketing
-CAROL = Person(2002, "Carol", "carol", "en")  # Sales
-DMITRY = Person(2003, "Dmitry", "dmitry", "ru")  # never joins
+# `company`: Alice (the admin) and Carol in Sales, Boris in Marketing; Dmitry never joins.
 JOINED = (ALICE, BORIS, CAROL)
-
-
-def said(calls: list[dict[str, Any]], chat_id: int | None = None) -> str:
-    """What the bot wrote in answer, optionally only in one chat."""
-    return "\n".join(
-        call.get("text", "") for call in calls if chat_id is None or call["chat_id"] == chat_id
-    )
-
-
-async def join(tg: Telegram, person: Person, department: str) -> None:
-    await tg.send(person, "/start")
-    await tg.press(person, tg.last_message(person.id), f"dept:{department}:{person.id}")
-
-
-async def post(tg: Telegram, person: Person, text: str, group: dict[str, Any]) -> dict[str, Any]:
-    """`person` writes in the group; returns their message, to reply to."""
-    await tg.send(person, text, chat=group)
-    return [
-        message
-        for (chat_id, _), message in tg.api.messages.items()
-        if chat_id == group["id"] and message["from"]["id"] == person.id
-    ][-1]
-
-
-@pytest.fixture
-async def company(tg: Telegram) -> Telegram:
-    """Alice (admin, Sales, English), Boris (Marketing, Russian), Carol (Sales, English)."""
-    await join(tg, ALICE, "sales")
-    await join(tg, BORIS, "marketing")
-    await join(tg, CAROL, "sales")
-    return tg
 
 
 async def books(db: Database) -> tuple[int, list[tuple[int, int]]]:
     """How many transfers there are, and each joined person's own and department balance."""
-    report = await ledger.verify(db)
-    assert report.clean
-    balances = []
-    for person in JOINED:
-        summary = await token_service.summary(db, person.id)
-        balances.append((summary.balance, summary.department_balance))
-    return report.transfers, balances
+    return await ledger_books(db, JOINED)
 
 
 async def test_granting_a_person_pays_them_and_tells_them_in_their_own_language(
@@ -126,24 +82,8 @@ async def test_a_target_written_in_a_reply_wins_over_the_person_replied_to(
     assert "Sales wallet: 7 tokens" in carol
 
 
-def grant_update(tg: Telegram, text: str, message_id: int, *, edited: bool = False) -> Update:
-    chat = tg.private_chat(ALICE)
-    message = {
-        "message_id": message_id,
-        "date": int(time.time()),
-        "chat": chat,
-        "from": ALICE.as_user(),
-        "text": text,
-        "entities": [{"type": "bot_command", "offset": 0, "length": len("/grant")}],
-    }
-    if edited:
-        message["edit_date"] = int(time.time())
-    kind = "edited_message" if edited else "message"
-    return Update.de_json({"update_id": tg.api.next_update_id(), kind: message}, tg.app.bot)
-
-
 async def test_the_same_update_delivered_twice_grants_once(company: Telegram, db: Database) -> None:
-    update = grant_update(company, "/grant @boris 50 great launch", 9001)
+    update = command_update(company, ALICE, "/grant @boris 50 great launch", 9001)
 
     await company.app.process_update(update)
     await company.app.process_update(update)
@@ -158,10 +98,12 @@ async def test_the_same_update_delivered_twice_grants_once(company: Telegram, db
 async def test_editing_a_grant_already_made_neither_grants_again_nor_claims_the_new_amount(
     company: Telegram, db: Database
 ) -> None:
-    await company.app.process_update(grant_update(company, "/grant @boris 50 launch", 9002))
+    await company.app.process_update(
+        command_update(company, ALICE, "/grant @boris 50 launch", 9002)
+    )
 
     await company.app.process_update(
-        grant_update(company, "/grant @boris 500 launch", 9002, edited=True)
+        command_update(company, ALICE, "/grant @boris 500 launch", 9002, edited=True)
     )
 
     reply = company.last_message(ALICE.id)["text"]
@@ -172,11 +114,11 @@ async def test_editing_a_grant_already_made_neither_grants_again_nor_claims_the_
 async def test_editing_a_failed_grant_to_fix_it_makes_the_grant(
     company: Telegram, db: Database
 ) -> None:
-    await company.app.process_update(grant_update(company, "/grant @bors 50 launch", 9003))
+    await company.app.process_update(command_update(company, ALICE, "/grant @bors 50 launch", 9003))
     assert "I don't know @bors" in company.last_message(ALICE.id)["text"]
 
     await company.app.process_update(
-        grant_update(company, "/grant @boris 50 launch", 9003, edited=True)
+        command_update(company, ALICE, "/grant @boris 50 launch", 9003, edited=True)
     )
 
     assert "Granted 50 tokens to Boris" in company.last_message(ALICE.id)["text"]

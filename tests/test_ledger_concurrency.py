@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.db import Database
@@ -15,10 +13,16 @@ from bot.domain.errors import InsufficientTokens
 from bot.models import Transfer
 from bot.services import directory, ledger, tokens
 from tests.conftest import both_databases
+from tests.helpers import fund, open_company
 
 ADMIN_ID = 1001
 BORIS_ID = 2001
 CAROL_ID = 2002
+PEOPLE = {
+    ADMIN_ID: ("Alice", "marketing"),
+    BORIS_ID: ("Boris", "marketing"),
+    CAROL_ID: ("Carol", "marketing"),
+}
 
 
 @dataclass(frozen=True)
@@ -30,31 +34,8 @@ class Office:
     marketing: int
 
 
-@pytest.fixture
-async def crowded_db(database_url: str) -> AsyncIterator[Database]:
-    """A database whose pool lets most of the racing transfers hold a connection at once."""
-    pool: dict[str, Any] = (
-        {"pool_size": 20, "max_overflow": 40} if database_url.startswith("postgresql") else {}
-    )
-    database = Database(database_url, **pool)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
 async def open_office(db: Database) -> Office:
-    await directory.bootstrap(db, ["Marketing"], admin_ids=[ADMIN_ID])
-    for telegram_id, name in ((ADMIN_ID, "Alice"), (BORIS_ID, "Boris"), (CAROL_ID, "Carol")):
-        await directory.register(
-            db,
-            telegram_id=telegram_id,
-            first_name=name,
-            username=name.lower(),
-            language="en",
-            department_code="marketing",
-            admin_ids=[ADMIN_ID],
-        )
+    await open_company(db, ["Marketing"], PEOPLE, admin_ids=[ADMIN_ID])
     async with db.transaction() as session:
         boris = await directory.require_employee(session, BORIS_ID)
         carol = await directory.require_employee(session, CAROL_ID)
@@ -63,17 +44,6 @@ async def open_office(db: Database) -> Office:
             carol=(await tokens.employee_account(session, carol.id)).id,
             marketing=(await tokens.department_account(session, boris.department.id)).id,
         )
-
-
-async def give(db: Database, telegram_id: int, amount: int) -> None:
-    await tokens.grant(
-        db,
-        actor_telegram_id=ADMIN_ID,
-        target=telegram_id,
-        amount=amount,
-        reason="starting balance",
-        key=f"seed:{telegram_id}",
-    )
 
 
 def pay(
@@ -103,7 +73,7 @@ async def test_fifty_concurrent_transfers_with_funds_for_ten_apply_exactly_ten(
 ) -> None:
     db = crowded_db
     office = await open_office(db)
-    await give(db, BORIS_ID, 10)
+    await fund(db, BORIS_ID, 10, by=ADMIN_ID)
 
     results = await asyncio.gather(
         *(pay(db, f"spend:{n}", office.boris, office.marketing) for n in range(50)),
@@ -130,7 +100,7 @@ async def test_twenty_concurrent_transfers_with_one_key_apply_once_and_the_rest_
 ) -> None:
     db = crowded_db
     office = await open_office(db)
-    await give(db, BORIS_ID, 10)
+    await fund(db, BORIS_ID, 10, by=ADMIN_ID)
 
     # The whole balance: a racer that finds it already spent must still answer "replayed",
     # because its key was applied, not "insufficient tokens".
@@ -156,8 +126,8 @@ async def test_thirty_transfers_each_way_between_two_people_neither_deadlock_nor
 ) -> None:
     db = crowded_db
     office = await open_office(db)
-    await give(db, BORIS_ID, 30)
-    await give(db, CAROL_ID, 30)
+    await fund(db, BORIS_ID, 30, by=ADMIN_ID)
+    await fund(db, CAROL_ID, 30, by=ADMIN_ID)
 
     racers = []
     for n in range(30):

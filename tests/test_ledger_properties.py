@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -13,7 +11,6 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.cli import upgrade
 from bot.db import Database
 from bot.domain.errors import (
     AmountTooLarge,
@@ -34,6 +31,7 @@ from bot.domain.ledger import (
 )
 from bot.models import Account, Transfer
 from bot.services import directory, ledger, tokens
+from tests.helpers import database, migrated_sqlite, open_company, sqlite_copy
 
 MAXIMUM = 100
 
@@ -182,17 +180,7 @@ class Model:
 
 
 async def open_office(db: Database) -> Office:
-    await directory.bootstrap(db, DEPARTMENTS, admin_ids=[ADMIN_ID])
-    for telegram_id, (name, department) in PEOPLE.items():
-        await directory.register(
-            db,
-            telegram_id=telegram_id,
-            first_name=name,
-            username=name.lower(),
-            language="en",
-            department_code=department,
-            admin_ids=[ADMIN_ID],
-        )
+    await open_company(db, DEPARTMENTS, PEOPLE, admin_ids=[ADMIN_ID])
     async with db.transaction() as session:
         accounts = []
         for telegram_id in PEOPLE:
@@ -279,8 +267,7 @@ async def check(db: Database, office: Office, model: Model) -> None:
 
 
 async def play(url: str, ops: list[Grant | Pay | Replay]) -> None:
-    db = Database(url)
-    try:
+    async with database(url) as db:
         office = await open_office(db)
         model = Model(balances=dict.fromkeys(office.every_account, 0))
         for index, op in enumerate(ops):
@@ -294,16 +281,12 @@ async def play(url: str, ops: list[Grant | Pay | Replay]) -> None:
                 model.sent.append((key, op))
                 await send(db, office, model, key, op)
         await check(db, office, model)
-    finally:
-        await db.dispose()
 
 
 @pytest.fixture(scope="module")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file, copied for each example: migrating each time is the slow part."""
-    path = tmp_path_factory.mktemp("ledger") / "template.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
+    return migrated_sqlite(tmp_path_factory, "ledger")
 
 
 @settings(max_examples=80, deadline=None)
@@ -323,10 +306,5 @@ def test_any_run_of_grants_payments_and_replays_keeps_the_ledger_exact(
     migrated_template: Path, ops: list[Grant | Pay | Replay]
 ) -> None:
     # Hypothesis reuses the test's fixtures across examples, so each one gets its own file.
-    path = migrated_template.with_name(f"{uuid.uuid4().hex}.db")
-    shutil.copyfile(migrated_template, path)
-    try:
-        asyncio.run(play(f"sqlite+aiosqlite:///{path}", ops))
-    finally:
-        for leftover in path.parent.glob(f"{path.name}*"):
-            leftover.unlink()
+    with sqlite_copy(migrated_template) as url:
+        asyncio.run(play(url, ops))

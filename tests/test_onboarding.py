@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 from sqlalchemy import func, select
 
@@ -12,18 +9,11 @@ from bot.db import Database
 from bot.models import Employee
 from bot.services import directory
 from tests.fake_telegram import BOT_USERNAME, FakeBotApi, Person, Telegram
-
-ALICE = Person(1001, "Alice", "alice", "en")  # an admin, from ADMIN_IDS
-BORIS = Person(2001, "Boris", "boris", "ru")
-CAROL = Person(2002, "Carol", "carol", "en")
-
-
-def said(calls: list[dict[str, Any]]) -> str:
-    """Everything the bot wrote in answer: messages, edits and button toasts."""
-    return "\n".join(call.get("text", "") for call in calls)
+from tests.helpers import ALICE, BORIS, CAROL, menu, said
 
 
 async def join(tg: Telegram, person: Person, department: str = "marketing") -> None:
+    """`person` sends /start and presses the button of `department`, which must be there."""
     await tg.send(person, "/start")
     greeting = tg.last_message(person.id)
     (data,) = [d for _, d in tg.buttons(greeting) if d.startswith(f"dept:{department}:")]
@@ -33,13 +23,6 @@ async def join(tg: Telegram, person: Person, department: str = "marketing") -> N
 async def employees(db: Database) -> int:
     async with db.transaction() as session:
         return await session.scalar(select(func.count(Employee.id))) or 0
-
-
-def menu(api: FakeBotApi, chat_id: int | None = None, language: str = "") -> dict[str, str]:
-    """The command menu Telegram shows: one chat's own, or everyone's in a client language."""
-    scope = {"type": "chat", "chat_id": chat_id} if chat_id else {"type": "default"}
-    commands = api.commands[(json.dumps(scope, sort_keys=True), language)]
-    return {command["command"]: command["description"] for command in commands}
 
 
 @pytest.mark.parametrize(

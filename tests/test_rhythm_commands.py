@@ -3,31 +3,30 @@ the client-pain conversation, and every bad input answered clearly without chang
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_datetime
 
-from bot import jobs
 from bot.db import Database
 from bot.services import company, directory, ledger
 from bot.services import tokens as token_service
 from tests.fake_telegram import FakeBotApi, Person, Telegram
-
-ALICE = Person(1001, "Alice", "alice", "en")  # the admin, from ADMIN_IDS; Sales
-BORIS = Person(2001, "Boris", "boris", "ru")  # Marketing
-CAROL = Person(2002, "Carol", "carol", "en")  # Sales
-DMITRY = Person(2003, "Dmitry", "dmitry", "ru")  # Marketing
-EVE = Person(2004, "Eve", "eve", "en")  # never joins
-PEOPLE = (ALICE, BORIS, CAROL, DMITRY)
-DEPARTMENT = {ALICE: "sales", BORIS: "marketing", CAROL: "sales", DMITRY: "marketing"}
-CHAT = -1001
-
-MSK = timedelta(hours=3)
-MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC) - MSK  # Monday 2 March 2026, 10:00 in Moscow
-WEEK = timedelta(days=7)
+from tests.helpers import (
+    ALICE,
+    BORIS,
+    CAROL,
+    CHAT,
+    DMITRY,
+    EVE,
+    MONDAY,
+    PEOPLE,
+    WEEK,
+    said,
+    tick,
+)
 
 PLAN = (
     "Schedule (timezone Europe/Moscow):\n"
@@ -37,30 +36,7 @@ PLAN = (
     "Wall of shame in the digest: off"
 )
 
-
-def said(calls: list[dict[str, Any]], chat_id: int | None = None) -> str:
-    """What the bot wrote in answer (messages and toasts), optionally only in one chat."""
-    return "\n".join(
-        call.get("text", "") for call in calls if chat_id is None or call.get("chat_id") == chat_id
-    )
-
-
-async def join(tg: Telegram, person: Person, department: str) -> None:
-    await tg.send(person, "/start")
-    await tg.press(person, tg.last_message(person.id), f"dept:{department}:{person.id}")
-
-
-@pytest.fixture
-async def staff(tg: Telegram) -> Telegram:
-    """Alice (admin, Sales, English), Boris (Marketing, Russian), Carol (Sales, English),
-    Dmitry (Marketing, Russian); no company chat yet."""
-    for person in PEOPLE:
-        await join(tg, person, DEPARTMENT[person])
-    return tg
-
-
-async def tick(tg: Telegram, now: datetime) -> None:
-    await jobs.run_due(tg.app.context_types.context(tg.app), now)
+# `staff`: Alice (the admin) and Carol in Sales, Boris and Dmitry in Marketing; Eve never joins.
 
 
 async def plan(tg: Telegram) -> str:

@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 
 from tests.fake_telegram import FakeBotApi, Person, Telegram
+from tests.helpers import ALICE, BORIS, CAROL, menu, said
 
-ALICE = Person(1001, "Alice", "alice", "en")  # the admin, from ADMIN_IDS
-BORIS = Person(2001, "Boris", "boris", "ru")
-CAROL = Person(2002, "Carol", "carol", "en")
-
-
-def said(calls: list[dict[str, Any]], chat_id: int | None = None) -> str:
-    """What the bot wrote in answer, optionally only in one chat."""
-    return "\n".join(
-        call.get("text", "") for call in calls if chat_id is None or call["chat_id"] == chat_id
-    )
+# `company`: Alice (the admin, English), Boris (an employee, Russian), Carol (an employee, English).
 
 
 def own_menu(api: FakeBotApi, person: Person) -> dict[str, str]:
     """The command menu Telegram shows in one person's private chat."""
-    scope = json.dumps({"type": "chat", "chat_id": person.id}, sort_keys=True)
-    return {command["command"]: command["description"] for command in api.commands[(scope, "")]}
-
-
-async def join(tg: Telegram, person: Person, department: str) -> None:
-    await tg.send(person, "/start")
-    await tg.press(person, tg.last_message(person.id), f"dept:{department}:{person.id}")
-
-
-@pytest.fixture
-async def company(tg: Telegram) -> Telegram:
-    """Alice (admin, English), Boris (employee, Russian), Carol (employee, English)."""
-    await join(tg, ALICE, "sales")
-    await join(tg, BORIS, "marketing")
-    await join(tg, CAROL, "sales")
-    return tg
+    return menu(api, chat_id=person.id)
 
 
 async def test_an_admin_makes_someone_a_lead_then_an_admin_then_an_employee_again(

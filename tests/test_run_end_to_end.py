@@ -15,9 +15,8 @@ import pytest
 
 from tests.conftest import ADMIN
 from tests.fake_telegram import TOKEN, FakeBotApi, Person, serve_http
-from tests.test_cli import clean_environment, truce_command
+from tests.helpers import BORIS, clean_environment, truce_command
 
-BORIS = Person(2001, "Boris", "boris", "ru")
 DEADLINE = 20.0
 POLL_SECONDS = 1.0  # FakeBotApi holds a getUpdates open for at most this long
 SECRETS = (TOKEN, TOKEN.partition(":")[2])

@@ -10,36 +10,37 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot import jobs
-from bot.app import build_application
 from bot.db import Database
 from bot.domain.mixer import topic_for
 from bot.i18n import t
 from bot.models import Delivery, ScheduledRun
-from bot.services import directory, mixer
-from tests.conftest import make_settings
-from tests.fake_telegram import ApiError, FakeBotApi, FakeRequest, Person, Telegram
+from bot.services import mixer
+from tests.fake_telegram import ApiError, FakeBotApi, Person, Telegram
+from tests.helpers import (
+    ALICE,
+    BORIS,
+    CAROL,
+    CHAT,
+    DEPARTMENT,
+    DMITRY,
+    MONDAY,
+    MSK,
+    PEOPLE,
+    WEEK,
+    make_settings,
+    register,
+    running_bot,
+    tick,
+)
 
-ALICE = Person(1001, "Alice", "alice", "en")  # the admin, from ADMIN_IDS; Sales
-BORIS = Person(2001, "Boris", "boris", "ru")  # Marketing
-CAROL = Person(2002, "Carol", "carol", "en")  # Sales
-DMITRY = Person(2003, "Dmitry", "dmitry", "ru")  # Marketing
-PEOPLE = (ALICE, BORIS, CAROL, DMITRY)
-DEPARTMENT = {ALICE: "sales", BORIS: "marketing", CAROL: "sales", DMITRY: "marketing"}
-CHAT = -1001
-
-MSK = timedelta(hours=3)  # Europe/Moscow keeps UTC+3 all year
-MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC) - MSK  # Monday 2 March 2026, 10:00 in Moscow
 FRIDAY = datetime(2026, 3, 6, 17, 0, tzinfo=UTC) - MSK  # the digest of that week, 17:00
-WEEK = timedelta(days=7)
 
 only_postgresql = pytest.mark.parametrize(
     "empty_database_url", [pytest.param("postgresql", marks=pytest.mark.postgresql)], indirect=True
@@ -47,50 +48,18 @@ only_postgresql = pytest.mark.parametrize(
 
 
 @pytest.fixture
-def api(request: pytest.FixtureRequest) -> FakeBotApi:
-    """The fake Telegram; `indirect` parametrisation gives it a messages-per-second limit."""
-    return FakeBotApi(messages_per_second=getattr(request, "param", None))
-
-
-async def join(tg: Telegram, person: Person, department: str) -> None:
-    await tg.send(person, "/start")
-    await tg.press(person, tg.last_message(person.id), f"dept:{department}:{person.id}")
-
-
-@pytest.fixture
-async def company(tg: Telegram) -> Telegram:
+async def company(staff: Telegram) -> Telegram:
     """Four people in two departments, and the company chat bound by the admin."""
-    for person in PEOPLE:
-        await join(tg, person, DEPARTMENT[person])
-    answer = await tg.send(ALICE, "/setup_chat", chat=tg.group(CHAT))
+    answer = await staff.send(ALICE, "/setup_chat", chat=staff.group(CHAT))
     assert "is now the company chat" in answer[0]["text"]
-    return tg
+    return staff
 
 
-async def tick(tg: Telegram, now: datetime) -> None:
-    """One beat of the scheduler at `now`."""
-    await jobs.run_due(tg.app.context_types.context(tg.app), now)
-
-
-@asynccontextmanager
-async def another_bot(
+def another_bot(
     database_url: str, api: FakeBotApi, *, rate_limit: bool = True
-) -> AsyncIterator[Telegram]:
+) -> AbstractAsyncContextManager[Telegram]:
     """A second bot process on the same database, talking to the same Telegram."""
-    app = build_application(
-        make_settings(database_url),
-        Database(database_url),
-        request=FakeRequest(api),
-        rate_limit=rate_limit,
-    )
-    await app.initialize()
-    assert app.post_init is not None and app.post_shutdown is not None
-    await app.post_init(app)
-    try:
-        yield Telegram(app, api)
-    finally:
-        await app.shutdown()
-        await app.post_shutdown(app)
+    return running_bot(make_settings(database_url), database_url, api, rate_limit=rate_limit)
 
 
 def intros(api: FakeBotApi, person: Person) -> list[dict[str, Any]]:
@@ -341,15 +310,7 @@ async def test_sixty_people_get_their_intros_within_telegrams_rate_limit(
     crowd = [Person(5000 + i, f"Person{i}", f"person{i}", "en") for i in range(56)]
     for i, person in enumerate(crowd):
         company.private_chat(person)
-        await directory.register(
-            db,
-            telegram_id=person.id,
-            first_name=person.first_name,
-            username=person.username,
-            language="en",
-            department_code="marketing" if i % 2 else "sales",
-            admin_ids=[],
-        )
+        await register(db, person, "marketing" if i % 2 else "sales", [])
     everyone = (*PEOPLE, *crowd)
     assert len(everyone) == 60
 

@@ -3,39 +3,30 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
-from telegram import Update
 
 from bot.db import Database
 from bot.jobs import expire_redemptions
 from bot.models import Redemption, utcnow
 from bot.services import ledger, shop
-from bot.services import tokens as token_service
 from tests.fake_telegram import Person, Telegram
+from tests.helpers import (
+    ALICE,
+    BORIS,
+    CAROL,
+    DMITRY,
+    EVE,
+    PEOPLE,
+    command_update,
+    ledger_books,
+    said,
+)
 
-ALICE = Person(1001, "Alice", "alice", "en")  # the admin, from ADMIN_IDS; in Sales
-BORIS = Person(2001, "Boris", "boris", "ru")  # Marketing; a second admin where a test says so
-CAROL = Person(2002, "Carol", "carol", "en")  # Sales
-DMITRY = Person(2003, "Dmitry", "dmitry", "ru")  # Marketing
-EVE = Person(2004, "Eve", "eve", "en")  # never joins
-JOINED = (ALICE, BORIS, CAROL, DMITRY)
-
-
-def said(calls: list[dict[str, Any]], chat_id: int | None = None) -> str:
-    """What the bot wrote in answer (messages, edits, toasts), or only what it wrote in one chat."""
-    return "\n".join(
-        call.get("text", "") for call in calls if chat_id is None or call.get("chat_id") == chat_id
-    )
-
-
-async def join(tg: Telegram, person: Person, department: str) -> None:
-    await tg.send(person, "/start")
-    await tg.press(person, tg.last_message(person.id), f"dept:{department}:{person.id}")
+JOINED = PEOPLE  # Eve never joins
 
 
 async def give(tg: Telegram, person: Person, amount: int) -> None:
@@ -56,13 +47,10 @@ async def me(tg: Telegram, person: Person) -> str:
 
 
 @pytest.fixture
-async def company(tg: Telegram) -> Telegram:
-    """Alice (admin, Sales), Boris (Marketing), Carol (Sales), Dmitry (Marketing)."""
-    await join(tg, ALICE, "sales")
-    await join(tg, BORIS, "marketing")
-    await join(tg, CAROL, "sales")
-    await join(tg, DMITRY, "marketing")
-    return tg
+async def company(staff: Telegram) -> Telegram:
+    """Alice (admin, Sales), Boris (Marketing; a second admin where a test says so), Carol
+    (Sales), Dmitry (Marketing)."""
+    return staff
 
 
 async def make_admin(tg: Telegram, person: Person) -> None:
@@ -83,12 +71,7 @@ async def reward_ids(db: Database) -> dict[str, int]:
 async def books(db: Database) -> tuple[Any, ...]:
     """Everything a bad request must leave alone: the journal, every person's and department's
     balance, the rewards (price, stock, limits, on/off) and every redemption's state."""
-    report = await ledger.verify(db)
-    assert report.clean
-    balances = []
-    for person in JOINED:
-        summary = await token_service.summary(db, person.id)
-        balances.append((summary.balance, summary.department_balance))
+    transfers, balances = await ledger_books(db, JOINED)
     async with db.read() as session:
         redemptions = (
             await session.execute(
@@ -97,7 +80,7 @@ async def books(db: Database) -> tuple[Any, ...]:
                 )
             )
         ).all()
-    return report.transfers, balances, await shop.rewards(db, include_inactive=True), redemptions
+    return transfers, balances, await shop.rewards(db, include_inactive=True), redemptions
 
 
 # -- the shop ---------------------------------------------------------------------------------
@@ -376,15 +359,7 @@ async def test_the_same_redeem_delivered_twice_reserves_once_and_asks_the_admins
     company: Telegram, db: Database
 ) -> None:
     await give(company, CAROL, 100)
-    message = {
-        "message_id": 777,
-        "date": int(time.time()),
-        "chat": company.private_chat(CAROL),
-        "from": CAROL.as_user(),
-        "text": "/redeem coffee",
-        "entities": [{"type": "bot_command", "offset": 0, "length": len("/redeem")}],
-    }
-    update = Update.de_json({"update_id": 9001, "message": message}, company.app.bot)
+    update = command_update(company, CAROL, "/redeem coffee", 777, update_id=9001)
 
     await company.app.process_update(update)
     await company.app.process_update(update)

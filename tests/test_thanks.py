@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -13,50 +11,23 @@ from telegram import Update
 
 from bot.db import Database
 from bot.domain.errors import AllowanceExceeded, PairCapReached
-from bot.domain.thanks import ThanksRules
 from bot.services import ledger, thanks
 from bot.services import tokens as token_service
 from tests.fake_telegram import Person, Telegram
+from tests.helpers import (
+    ALICE,
+    BORIS,
+    CAROL,
+    DEFAULT_RULES,
+    DMITRY,
+    MOSCOW,
+    command_update,
+    post,
+    said,
+)
 
-ALICE = Person(1001, "Alice", "alice", "en")  # the admin, from ADMIN_IDS; in Sales
-BORIS = Person(2001, "Boris", "boris", "ru")  # Marketing
-CAROL = Person(2002, "Carol", "carol", "en")  # Sales
-DMITRY = Person(2003, "Dmitry", "dmitry", "ru")  # never joins
+# `company`: Alice (the admin) and Carol in Sales, Boris in Marketing; Dmitry never joins.
 JOINED = (ALICE, BORIS, CAROL)
-
-MOSCOW = ZoneInfo("Europe/Moscow")  # the company's timezone by default
-DEFAULT_RULES = ThanksRules(weekly_allowance=5, pair_daily_cap=3, cross_multiplier=2)
-
-
-def said(calls: list[dict[str, Any]], chat_id: int | None = None) -> str:
-    """What the bot wrote in answer, optionally only in one chat."""
-    return "\n".join(
-        call.get("text", "") for call in calls if chat_id is None or call["chat_id"] == chat_id
-    )
-
-
-async def join(tg: Telegram, person: Person, department: str) -> None:
-    await tg.send(person, "/start")
-    await tg.press(person, tg.last_message(person.id), f"dept:{department}:{person.id}")
-
-
-async def post(tg: Telegram, person: Person, text: str, group: dict[str, Any]) -> dict[str, Any]:
-    """`person` writes in the group; returns their message, to reply to."""
-    await tg.send(person, text, chat=group)
-    return [
-        message
-        for (chat_id, _), message in tg.api.messages.items()
-        if chat_id == group["id"] and message["from"]["id"] == person.id
-    ][-1]
-
-
-@pytest.fixture
-async def company(tg: Telegram) -> Telegram:
-    """Alice (admin, Sales, English), Boris (Marketing, Russian), Carol (Sales, English)."""
-    await join(tg, ALICE, "sales")
-    await join(tg, BORIS, "marketing")
-    await join(tg, CAROL, "sales")
-    return tg
 
 
 async def balance(db: Database, person: Person) -> int:
@@ -441,26 +412,10 @@ async def test_replying_to_ones_own_message_thanks_nobody(company: Telegram, db:
     assert await books(db) == before
 
 
-def thanks_update(tg: Telegram, text: str, message_id: int, *, edited: bool = False) -> Update:
-    """Alice's /thanks in her private chat, as Telegram delivers it (again, or edited)."""
-    message = {
-        "message_id": message_id,
-        "date": int(time.time()),
-        "chat": tg.private_chat(ALICE),
-        "from": ALICE.as_user(),
-        "text": text,
-        "entities": [{"type": "bot_command", "offset": 0, "length": len("/thanks")}],
-    }
-    if edited:
-        message["edit_date"] = int(time.time())
-    kind = "edited_message" if edited else "message"
-    return Update.de_json({"update_id": tg.api.next_update_id(), kind: message}, tg.app.bot)
-
-
 async def test_the_same_message_delivered_twice_thanks_once(
     company: Telegram, db: Database
 ) -> None:
-    update = thanks_update(company, "/thanks @boris 2 great launch", 9001)
+    update = command_update(company, ALICE, "/thanks @boris 2 great launch", 9001)
 
     await company.app.process_update(update)
     await company.app.process_update(update)
@@ -477,10 +432,12 @@ async def test_the_same_message_delivered_twice_thanks_once(
 async def test_editing_a_thanks_already_given_neither_gives_again_nor_claims_the_new_text(
     company: Telegram, db: Database
 ) -> None:
-    await company.app.process_update(thanks_update(company, "/thanks @boris 1 launch", 9002))
+    await company.app.process_update(
+        command_update(company, ALICE, "/thanks @boris 1 launch", 9002)
+    )
 
     await company.app.process_update(
-        thanks_update(company, "/thanks @carol 3 launch", 9002, edited=True)
+        command_update(company, ALICE, "/thanks @carol 3 launch", 9002, edited=True)
     )
 
     reply = company.last_message(ALICE.id)["text"]
