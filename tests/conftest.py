@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,13 +14,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.cli import upgrade
 from bot.db import Database
-from tests.fake_telegram import FakeBotApi, Person, Telegram
+from tests.fake_telegram import FakeBotApi, Telegram
 from tests.helpers import (
     ALICE,
     BORIS,
     CAROL,
     DEPARTMENT,
-    DMITRY,
     PEOPLE,
     database,
     join,
@@ -149,8 +148,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql: needs TRUCE_TEST_DATABASE_URL")
-
-
-@pytest.fixture
-def people() -> Iterator[dict[str, Person]]:
-    yield {"alice": ALICE, "boris": BORIS, "carol": CAROL, "dmitry": DMITRY}
