@@ -156,3 +156,19 @@ async def test_ledger_verify_fails_and_names_an_account_whose_balance_was_tamper
     assert "ledger is clean" not in result.stdout
     assert f"account {boris_account}: stored 55, journal says 50" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["ledger", "verify"], ["export"], ["digest", "--preview"]])
+def test_a_shell_command_on_a_database_never_migrated_says_to_upgrade_it_first(
+    tmp_path: Path, command: list[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'never-migrated.db'}"
+
+    result = truce(tmp_path, *command, DATABASE_URL=url)
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "truce: the database is not up to date: run `truce db upgrade` first"
+    ]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "digest.png").exists()
