@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from telegram import InputFile
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
+from telegram.warnings import PTBDeprecationWarning
 
 from bot import chart, keyboards
 from bot.domain.schedule import (
@@ -63,7 +65,10 @@ async def send_once(
             ok = True
             break
         except RetryAfter as exc:
-            delay = exc.retry_after
+            with warnings.catch_warnings():
+                # PTB 22 warns that retry_after will become a timedelta; both are handled.
+                warnings.simplefilter("ignore", PTBDeprecationWarning)
+                delay = exc.retry_after
             seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
             await asyncio.sleep(seconds)
         except TelegramError as exc:
@@ -78,7 +83,7 @@ async def run_mixer(context: TruceContext, run: schedule.Run, due: datetime, tz:
     view = await mixer.plan_round(context.db, run.period)
     bot, language = context.bot, context.settings.default_language
     chat_id = await company.company_chat(context.db)
-    if chat_id is not None:
+    if chat_id is not None and view.groups:
         text = t(
             language,
             "mixer.announce",
@@ -163,6 +168,7 @@ async def run_due(context: TruceContext, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
     db = context.db
     tz = await schedule.timezone(db, context.settings.timezone)
+    context.application.bot_data["tz"] = tz  # another instance may have changed it
     grace = timedelta(hours=context.settings.schedule_grace_hours)
     for job, plan in (await schedule.plans(db)).items():
         if not plan.enabled:
