@@ -57,7 +57,9 @@ def build_application(
         base = settings.telegram_api_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # Telegram allows about 30 messages a second; a little under it leaves room for jitter,
+        # so a broadcast never meets a flood wait.
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=28, max_retries=3))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app: TruceApplication = builder.build()

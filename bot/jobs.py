@@ -120,13 +120,14 @@ async def run_mixer(context: TruceContext, run: schedule.Run, due: datetime, tz:
     log.info("mixer %s: %s groups, %s waiting", run.period, len(view.groups), len(view.waiting))
 
 
-def digest_window(job: str, due: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The weekly digest looks back 7 days; the monthly one at the previous calendar month."""
+def digest_window(job: str, due: datetime, tz: ZoneInfo) -> tuple[datetime, datetime, datetime]:
+    """(previous start, start, end): the weekly digest looks back 7 days and compares them with
+    the 7 before; the monthly one looks at the previous calendar month and the one before it."""
     if job == schedule.MONTHLY:
         end = due.astimezone(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         start = (end - timedelta(days=1)).replace(day=1)
-        return start, end
-    return due - timedelta(days=7), due
+        return (start - timedelta(days=1)).replace(day=1), start, end
+    return due - timedelta(days=14), due - timedelta(days=7), due
 
 
 async def run_digest(context: TruceContext, run: schedule.Run, due: datetime, tz: ZoneInfo) -> None:
@@ -135,9 +136,14 @@ async def run_digest(context: TruceContext, run: schedule.Run, due: datetime, tz
     if chat_id is None:
         log.info("digest %s: no company chat yet (/setup_chat); not posted", run.period)
         return
-    start, end = digest_window(run.job, due, tz)
+    previous_start, start, end = digest_window(run.job, due, tz)
     data = await digest.compute(
-        context.db, start=start, end=end, tz=tz, shame=await company.wall_of_shame(context.db)
+        context.db,
+        start=start,
+        end=end,
+        tz=tz,
+        shame=await company.wall_of_shame(context.db),
+        previous_start=previous_start,
     )
     language = context.settings.default_language
     names = await department_names(context, language)

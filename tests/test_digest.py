@@ -21,15 +21,16 @@ from sqlalchemy import update
 from bot import chart
 from bot.cli import upgrade
 from bot.db import Database
-from bot.domain.digest import change
+from bot.domain.digest import CrossCounts, change
 from bot.domain.goals import GoalSpec
 from bot.domain.thanks import ThanksRules
 from bot.handlers.rhythm import chart_titles, digest_text
-from bot.jobs import run_due
-from bot.models import Transfer, utcnow
+from bot.jobs import digest_window, run_due
+from bot.models import MixerRound, Transfer, utcnow
 from bot.services import company, digest, directory, goals, mixer, shop, thanks, tokens
 from bot.services.digest import Digest, Named
 from bot.services.mixer import GroupView
+from bot.services.schedule import MONTHLY
 from tests.conftest import ADMIN, both_databases
 from tests.fake_telegram import Telegram
 from tests.test_cli import truce
@@ -295,6 +296,30 @@ async def test_meetings_held_this_week_are_counted_with_the_client_pains_they_no
 
 
 @both_databases()
+async def test_a_pain_noted_this_week_reaches_the_digest_though_the_meeting_is_unconfirmed(
+    db: Database,
+) -> None:
+    await seed(db)
+    this_week = await mixer.latest_round(db)
+    assert this_week is not None and this_week.period == "2026-W11"
+    async with db.transaction() as session:  # the round was made on Monday 9 March
+        await session.execute(
+            update(MixerRound)
+            .where(MixerRound.id == this_week.id)
+            .values(created_at=msk("2026-03-09 10:00"))
+        )
+    trio = of_size(this_week.groups, 3)
+    await mixer.add_pain(
+        db, telegram_id=trio.members[1].telegram_id, group_id=trio.id, text="Nobody reads the FAQ"
+    )
+
+    result = await weekly(db)
+
+    assert result.meetings == 2  # the trio still did not meet
+    assert result.pains == ["Clients ask for a discount before the demo", "Nobody reads the FAQ"]
+
+
+@both_databases()
 async def test_shared_goals_show_this_weeks_progress_and_how_often_they_were_reached(
     db: Database,
 ) -> None:
@@ -342,7 +367,7 @@ async def test_the_wall_of_shame_names_who_left_the_invitation_unanswered_only_w
 
 
 @both_databases()
-async def test_the_chart_has_eight_weeks_of_tokens_per_department_and_the_thanks_index(
+async def test_the_chart_has_eight_weeks_of_tokens_per_department_and_the_cross_index(
     db: Database,
 ) -> None:
     await seed(db)
@@ -359,8 +384,11 @@ async def test_the_chart_has_eight_weeks_of_tokens_per_department_and_the_thanks
         "sales": [0, 0, 0, 0, 0, 0, 44, 153],
     }
     assert result.chart_index[:6] == [None] * 6
-    assert result.chart_index[6] == pytest.approx(1 / 4)
-    assert result.chart_index[7] == pytest.approx(5 / 7)
+    # The same index as the text: thanks and meetings that crossed, of all thanks and meetings.
+    assert result.chart_index[6] == pytest.approx(result.previous_cross.index)
+    assert result.chart_index[6] == pytest.approx(2 / 5)
+    assert result.chart_index[7] == pytest.approx(result.cross.index)
+    assert result.chart_index[7] == pytest.approx(7 / 9)
 
 
 @both_databases()
@@ -416,8 +444,8 @@ async def test_the_russian_digest_carries_every_figure_of_the_week(db: Database)
     lines = text.splitlines()
     assert lines[0] == "📰 <b>Дайджест Truce</b>, 06.03–13.03"
     for line in [
-        "  Продажи: 153 токена, 76.5 на человека",
-        "  Маркетинг: 98 токенов, 32.7 на человека",
+        "  Продажи: 153 токена, 76,5 на человека",
+        "  Маркетинг: 98 токенов, 32,7 на человека",
         "🙏 Чаще всех благодарили: Борис (5), Дмитрий (3), Alice (2)",
         "💐 Больше всех благодарностей получили: Carol (12), Alice (6), Борис (2)",
         "🎁 Одобренные награды: Кофе-брейк ×2, Пицца для отдела ×1",
@@ -425,7 +453,7 @@ async def test_the_russian_digest_carries_every_figure_of_the_week(db: Database)
         "🤝 Встреч миксера: 2",
         "  • Clients ask for a discount before the demo",
         "🌉 Индекс межотдельности: 78% благодарностей и встреч пересекли границу отделов"
-        " (+37.8 п. п. к прошлому разу)",
+        " (+37,8 п. п. к прошлому разу)",
     ]:
         assert line in lines, line
     assert not any(line.startswith("😅") for line in lines)  # the wall of shame is off
@@ -480,7 +508,7 @@ async def test_on_friday_at_five_the_digest_and_its_chart_are_posted_in_the_chat
     ]
     text = sent[0].params["text"]
     assert text.startswith("📰 <b>Дайджест Truce</b>, 06.03–13.03")
-    assert "  Продажи: 153 токена, 76.5 на человека" in text
+    assert "  Продажи: 153 токена, 76,5 на человека" in text
     assert "🤝 Встреч миксера: 2" in text
 
 
@@ -539,9 +567,47 @@ async def test_truce_digest_preview_prints_this_weeks_digest_and_writes_its_char
     lines = result.stdout.splitlines()
     assert lines[0].startswith("📰 <b>Дайджест Truce</b>,")
     assert lines[0].endswith(f"–{today}")
-    assert "  Продажи: 4 токена, 2.0 на человека" in lines
+    assert "  Продажи: 4 токена, 2,0 на человека" in lines
     assert "🙏 Чаще всех благодарили: Борис (2)" in lines
     assert "💐 Больше всех благодарностей получили: Carol (4)" in lines
     png = chart_path.read_bytes()
     assert png_size(png) == (800, 600)
     assert 10_000 <= len(png) <= 1_000_000
+
+
+def test_the_monthly_digest_compares_a_calendar_month_with_the_one_before() -> None:
+    due = datetime(2026, 3, 1, 10, 0, tzinfo=MSK)
+
+    previous_start, start, end = digest_window(MONTHLY, due, MSK)
+
+    assert (previous_start, start, end) == (
+        datetime(2026, 1, 1, tzinfo=MSK),
+        datetime(2026, 2, 1, tzinfo=MSK),
+        datetime(2026, 3, 1, tzinfo=MSK),
+    )
+
+
+def test_a_digest_with_many_long_pains_still_fits_in_one_telegram_message() -> None:
+    long_pains = [f"{n} " + "a client pain told at length " * 10 for n in range(40)]
+    empty = Digest(
+        start=START,
+        end=END,
+        scores=[],
+        top_givers=[Named("N" * 64, 5)] * 3,
+        top_receivers=[Named("R" * 64, 5)] * 3,
+        redemptions=[],
+        goals=[],
+        meetings=40,
+        pains=long_pains,
+        cross=CrossCounts(10, 5, 40, 40),
+        previous_cross=CrossCounts(0, 0, 0, 0),
+        unanswered=["U" * 64] * 5,
+        chart_weeks=[],
+        chart_tokens={},
+        chart_index=[],
+    )
+
+    text = digest_text("ru", empty, NAMES, monthly=False, tz=MSK)
+
+    assert len(text) <= 4096
+    assert long_pains[0].strip() in text

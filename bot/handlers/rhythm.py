@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
 from telegram import ForceReply, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ConversationHandler
@@ -23,6 +24,8 @@ from bot.services.digest import Digest
 from bot.services.mixer import GroupView
 
 WAITING_FOR_PAIN = 1
+MAX_PAINS = 8  # client pains shown in a digest
+MESSAGE_LIMIT = 4096
 JOBS = {"mixer": schedule.MIXER, "digest": schedule.DIGEST, "monthly": schedule.MONTHLY}
 
 
@@ -260,7 +263,7 @@ def digest_text(
             "digest.score",
             department=names.get(s.department.code, s.department.name),
             amount=tokens(language, s.tokens),
-            per_head=f"{s.per_head:.1f}",
+            per_head=format_decimal(s.per_head, "0.0", locale=language),
         )
         for s in digest.scores
     ]
@@ -280,7 +283,7 @@ def digest_text(
         lines.append(t(language, "digest.goals"))
         lines += [goal_line(language, goal) for goal in digest.goals]
     lines.append(t(language, "digest.meetings", count=digest.meetings))
-    lines += [f"  • {escape(pain)}" for pain in digest.pains[:10]]
+    lines += [f"  • {escape(pain)}" for pain in digest.pains[:MAX_PAINS]]
     index = digest.cross.index
     if index is None:
         lines.append(t(language, "digest.index_none"))
@@ -291,7 +294,11 @@ def digest_text(
                 language,
                 "digest.index",
                 index=f"{index * 100:.0f}",
-                change=t(language, "digest.change", delta=f"{delta:+.1f}")
+                change=t(
+                    language,
+                    "digest.change",
+                    delta=format_decimal(delta, "+0.0;-0.0", locale=language),
+                )
                 if delta is not None
                 else "",
             )
@@ -300,7 +307,9 @@ def digest_text(
         lines.append(
             t(language, "digest.shame", names=", ".join(escape(n) for n in digest.unanswered))
         )
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    # A Telegram message holds 4096 characters; the lines above are short but many.
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
 
 
 def chart_titles(language: str) -> tuple[str, str]:

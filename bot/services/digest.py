@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -110,10 +110,17 @@ async def _cross(session: AsyncSession, start: datetime, end: datetime) -> Cross
 
 
 async def compute(
-    db: Database, *, start: datetime, end: datetime, tz: ZoneInfo, shame: bool = False
+    db: Database,
+    *,
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+    shame: bool = False,
+    previous_start: datetime | None = None,
 ) -> Digest:
-    """The digest of [start, end), compared with the period of the same length before it."""
-    length = end - start
+    """The digest of [start, end), compared with [previous_start, start): by default the
+    period of the same length before it (a monthly digest passes the previous month)."""
+    previous_start = previous_start or start - (end - start)
     async with db.read() as session:
         issuance = await system_account_id(session, SystemAccount.ISSUANCE)
         member, owner = _department_of_account()
@@ -186,12 +193,33 @@ async def compute(
                 .order_by(func.count(Redemption.id).desc())
             )
         ]
-        met = await session.execute(
-            select(MixerGroup.pain).where(MixerGroup.met_at >= start, MixerGroup.met_at < end)
+        meetings = await session.scalar(
+            select(func.count(MixerGroup.id)).where(
+                MixerGroup.met_at >= start, MixerGroup.met_at < end
+            )
         )
-        pains_rows = list(met.scalars())
+        # A pain counts when its meeting happened in the period, or its round started in it
+        # (a meeting one person never confirmed still had its conversation).
+        pains = list(
+            await session.scalars(
+                select(MixerGroup.pain)
+                .join(MixerRound, MixerRound.id == MixerGroup.round_id)
+                .where(
+                    MixerGroup.pain.is_not(None),
+                    or_(
+                        and_(MixerGroup.met_at >= start, MixerGroup.met_at < end),
+                        and_(
+                            MixerGroup.met_at.is_(None),
+                            MixerRound.created_at >= start,
+                            MixerRound.created_at < end,
+                        ),
+                    ),
+                )
+                .order_by(MixerGroup.id)
+            )
+        )
         cross = await _cross(session, start, end)
-        previous = await _cross(session, start - length, start)
+        previous = await _cross(session, previous_start, start)
         unanswered: list[str] = []
         if shame:
             latest = await session.scalar(select(func.max(MixerRound.id)))
@@ -240,10 +268,40 @@ async def compute(
             .where(and_(Thanks.created_at >= weeks[0], Thanks.created_at < end))
             .group_by(thanks_bucket)
         )
-        chart_index: list[float | None] = [None] * CHART_WEEKS
+        counts = [[0, 0] for _ in range(CHART_WEEKS)]  # per week: [all, crossed]
         for week, total, crossed in index_rows:
-            if 0 <= week < CHART_WEEKS and total:
-                chart_index[week] = int(crossed) / int(total)
+            if 0 <= week < CHART_WEEKS:
+                counts[week][0] += int(total)
+                counts[week][1] += int(crossed or 0)
+        meeting_bucket = case(
+            *((MixerGroup.met_at >= w, i) for i, w in reversed(list(enumerate(weeks)))),
+            else_=-1,
+        )
+        per_meeting = (
+            select(
+                meeting_bucket.label("week"),
+                func.count(func.distinct(Employee.department_id)).label("departments"),
+            )
+            .join(MixerMember, MixerMember.group_id == MixerGroup.id)
+            .join(Employee, Employee.id == MixerMember.employee_id)
+            .where(MixerGroup.met_at >= weeks[0], MixerGroup.met_at < end)
+            .group_by(MixerGroup.id, meeting_bucket)
+            .subquery()
+        )
+        meeting_rows = await session.execute(
+            select(
+                per_meeting.c.week,
+                func.count(),
+                func.sum(case((per_meeting.c.departments > 1, 1), else_=0)),
+            ).group_by(per_meeting.c.week)
+        )
+        for week, total, crossed in meeting_rows:
+            if 0 <= week < CHART_WEEKS:
+                counts[week][0] += int(total)
+                counts[week][1] += int(crossed or 0)
+        chart_index: list[float | None] = [
+            crossed / total if total else None for total, crossed in counts
+        ]
     goals = await active_goals(db, tz, end - timedelta(seconds=1))
     return Digest(
         start=start,
@@ -253,8 +311,8 @@ async def compute(
         top_receivers=receivers,
         redemptions=redeemed,
         goals=goals,
-        meetings=len(pains_rows),
-        pains=[p for p in pains_rows if p],
+        meetings=int(meetings or 0),
+        pains=[p for p in pains if p],
         cross=cross,
         previous_cross=previous,
         unanswered=unanswered,
