@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.domain.errors import BadButton, ForeignButton
 from bot.i18n import LANGUAGES, t
 
+MAX_ID = 2**31 - 1  # row ids are 32-bit integers
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
 
 
@@ -124,6 +125,8 @@ def mixer_intro(language: str, group_id: int) -> InlineKeyboardMarkup:
 def parse_group(data: str | None, prefix: str) -> int:
     """The mixer group id of a `met:<id>` or `pain:<id>` button."""
     parts = (data or "").split(":")
-    if len(parts) != 2 or parts[0] != prefix or not parts[1].isdecimal() or len(parts[1]) > 12:
+    if len(parts) != 2 or parts[0] != prefix or not parts[1].isdecimal() or len(parts[1]) > 10:
+        raise BadButton()
+    if not 0 < int(parts[1]) <= MAX_ID:
         raise BadButton()
     return int(parts[1])

@@ -7,7 +7,17 @@ import pytest
 from bot.db import Database
 from bot.services import ledger
 from tests.fake_telegram import Person, Telegram
-from tests.helpers import ALICE, BORIS, CAROL, DMITRY, command_update, ledger_books, post, said
+from tests.helpers import (
+    ALICE,
+    BORIS,
+    CAROL,
+    DMITRY,
+    command_update,
+    join,
+    ledger_books,
+    post,
+    said,
+)
 
 # `company`: Alice (the admin) and Carol in Sales, Boris in Marketing; Dmitry never joins.
 JOINED = (ALICE, BORIS, CAROL)
@@ -212,3 +222,18 @@ async def test_replying_to_someone_who_never_joined_grants_nothing(
 
     assert "I don't know Dmitry yet" in said(answer, group["id"])
     assert await books(db) == before
+
+
+async def test_an_at_username_that_changed_hands_pays_its_new_owner(
+    company: Telegram, db: Database
+) -> None:
+    """Carol gives up @carol and Dmitry takes it, before Carol writes to the bot again."""
+    renamed_carol = Person(CAROL.id, CAROL.first_name, "carol_old", CAROL.language_code)
+    new_owner = Person(DMITRY.id, DMITRY.first_name, "carol", DMITRY.language_code)
+    await join(company, new_owner, "marketing")
+
+    await company.send(ALICE, "/grant @carol 7 for the new handle")
+
+    me = said(await company.send(new_owner, "/me"), DMITRY.id)
+    assert "+7" in me and "for the new handle" in me
+    assert "for the new handle" not in said(await company.send(renamed_carol, "/me"), CAROL.id)

@@ -337,6 +337,20 @@ async def test_we_met_pressed_by_someone_outside_the_pair_is_refused_and_counts_
     assert (await books(db))[1] == [0, 0, 0, 0]  # Carol's press did not stand in for Alice's
 
 
+@pytest.mark.parametrize(
+    "data", ["met:99999999999", "met:2147483648", "pain:99999999999", "met:abc", "met:"]
+)
+async def test_a_forged_mixer_button_is_answered_and_changes_nothing(
+    mixed: Telegram, db: Database, data: str
+) -> None:
+    before = await books(db)
+
+    answer = await press(mixed, BORIS, data)
+
+    assert said(answer) == "Эта кнопка больше не работает."
+    assert await books(db) == before
+
+
 async def test_we_met_pressed_twice_by_one_person_does_not_complete_the_meeting(
     mixed: Telegram, db: Database
 ) -> None:

@@ -177,6 +177,23 @@ async def test_pressing_redeem_under_the_shop_reserves_the_price_like_the_comman
     assert (await ledger.verify(db)).clean
 
 
+async def test_a_double_tap_on_redeem_asks_for_the_reward_once(
+    company: Telegram, db: Database
+) -> None:
+    await give(company, CAROL, 100)
+    await company.send(CAROL, "/shop")
+    listing = company.last_message(CAROL.id)
+    (coffee,) = [data for label, data in Telegram.buttons(listing) if label.startswith("Coffee")]
+
+    await company.press(CAROL, listing, coffee)
+    await company.press(CAROL, listing, coffee)
+
+    assert "Your balance: <b>80 tokens</b>" in await me(company, CAROL)
+    requests = [m for m in company.api.sent(ALICE.id) if m["text"].startswith("🎁 Request #")]
+    assert len(requests) == 1
+    assert (await ledger.verify(db)).clean
+
+
 async def test_a_department_reward_is_paid_from_the_department_wallet(
     company: Telegram,
 ) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
@@ -115,11 +115,15 @@ async def on_error(update: object, context: TruceContext) -> None:
 
 
 async def notify(context: TruceContext, person: EmployeeView, text: str) -> None:
-    """Send someone a private message; a person who blocked the bot is skipped, not an error."""
+    """Send someone a private message about work already done.
+
+    It is sent after the change was committed, so a person who blocked the bot, or Telegram
+    failing, is logged and does not turn into an error for the one who acted.
+    """
     try:
         await context.bot.send_message(person.telegram_id, text, parse_mode=ParseMode.HTML)
-    except Forbidden:
-        log.info("employee %s has blocked the bot; a notice was not delivered", person.id)
+    except TelegramError as exc:
+        log.info("employee %s was not told: %s", person.id, exc)
 
 
 async def private_only(update: Update, context: TruceContext) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.domain.errors import UsageError
 from bot.domain.goals import MAX_TARGET, parse_goal
@@ -12,6 +15,8 @@ from bot.handlers.common import TruceContext, escape, reply
 from bot.i18n import department_name, t, tokens
 from bot.services import company, directory, goals
 from bot.services.goals import GoalView
+
+log = logging.getLogger(__name__)
 
 
 def goal_line(language: str, goal: GoalView) -> str:
@@ -113,7 +118,10 @@ async def report_kpi(update: Update, context: TruceContext) -> None:
     if chat_id is not None and chat_id != message.chat_id:
         language = context.settings.default_language
         text = await _achieved_text(context, language, result.goal)
-        await context.bot.send_message(chat_id, text, parse_mode="HTML")
+        try:  # the goal is already paid; a chat the bot has left must not hide that
+            await context.bot.send_message(chat_id, text, parse_mode="HTML")
+        except TelegramError as exc:
+            log.warning("goal %s reached, company chat not told: %s", result.goal.code, exc)
     await message.reply_text(
         await _achieved_text(context, context.lang, result.goal), parse_mode="HTML"
     )

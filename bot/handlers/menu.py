@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram.error import TelegramError
 
 from bot.domain.roles import Role, at_least
 from bot.i18n import LANGUAGES, t
 from bot.services.directory import EmployeeView
+
+log = logging.getLogger(__name__)
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.EMPLOYEE: (
@@ -66,8 +71,14 @@ async def set_default_menus(bot: Bot, default_language: str) -> None:
 
 
 async def set_personal_menu(bot: Bot, employee: EmployeeView) -> None:
-    """One person's menu: their role's commands, in the language they chose."""
-    await bot.set_my_commands(
-        _menu(employee.language, employee.role),
-        scope=BotCommandScopeChat(chat_id=employee.telegram_id),
-    )
+    """One person's menu: their role's commands, in the language they chose.
+
+    The menu is a convenience: Telegram refusing it (a deleted account, say) stops nothing.
+    """
+    try:
+        await bot.set_my_commands(
+            _menu(employee.language, employee.role),
+            scope=BotCommandScopeChat(chat_id=employee.telegram_id),
+        )
+    except TelegramError as exc:
+        log.warning("menu for employee %s not set: %s", employee.id, exc)

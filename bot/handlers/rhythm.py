@@ -307,9 +307,11 @@ def digest_text(
         lines.append(
             t(language, "digest.shame", names=", ".join(escape(n) for n in digest.unanswered))
         )
-    text = "\n".join(lines)
-    # A Telegram message holds 4096 characters; the lines above are short but many.
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
+    # A Telegram message holds 4096 characters: leave out whole lines from the end (never cut
+    # one, which could break an HTML entity) until the digest fits.
+    while len("\n".join(lines)) > MESSAGE_LIMIT and len(lines) > 1:
+        lines.pop()
+    return "\n".join(lines)
 
 
 def chart_titles(language: str) -> tuple[str, str]:

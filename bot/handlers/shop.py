@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 
 from bot import keyboards
 from bot.domain.errors import ReasonTooLong, UsageError
@@ -75,7 +75,11 @@ async def redeem_button(update: Update, context: TruceContext) -> None:
     context.require(Role.EMPLOYEE)
     if not reward_id.isdecimal():
         raise UsageError(usage="usage.redeem")
-    await _redeem(update, context, reward_id, key=f"cb:{query.id}")
+    # Keyed on the /shop message and the reward, so a double tap asks once.
+    message = query.message
+    await _redeem(
+        update, context, reward_id, key=f"cb:{message.chat.id}:{message.message_id}:{reward_id}"
+    )
 
 
 async def _redeem(update: Update, context: TruceContext, ref: str, *, key: str) -> None:
@@ -189,7 +193,7 @@ async def show_outcome(
                 parse_mode="HTML",
                 reply_markup=keyboards.fulfil(notice.language, r.id) if owed else None,
             )
-        except BadRequest as exc:  # deleted, or already showing this (a double press)
+        except TelegramError as exc:  # deleted, already showing this (a double press), or down
             log.info("admin notice for redemption %s not edited: %s", r.id, exc)
 
 

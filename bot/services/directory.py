@@ -176,6 +176,7 @@ async def register(
         )
         if department is None:
             raise UnknownDepartment(name=department_code[:32])
+        await _release_username(session, username.lower() if username else None, keep=None)
         employee = Employee(
             telegram_id=telegram_id,
             first_name=first_name[:128],
@@ -207,6 +208,17 @@ async def register(
         return Registration(view, created=True)
 
 
+async def _release_username(session: AsyncSession, handle: str | None, keep: int | None) -> None:
+    """An @username belongs to one Telegram account at a time: whoever had it before lets go,
+    so thanks and grants to @handle always reach its current owner."""
+    if handle is not None:
+        await session.execute(
+            update(Employee)
+            .where(Employee.username == handle, Employee.id != (keep or 0))
+            .values(username=None)
+        )
+
+
 async def refresh_profile(
     db: Database, telegram_id: int, first_name: str, username: str | None
 ) -> None:
@@ -217,6 +229,7 @@ async def refresh_profile(
             return
         name, handle = first_name[:128], username.lower() if username else None
         if employee.first_name != name or employee.username != handle:
+            await _release_username(session, handle, keep=employee.id)
             employee.first_name, employee.username = name, handle
 
 
