@@ -140,19 +140,22 @@ def _verify(settings: Settings) -> int:
 
 def _export(settings: Settings, since: str | None, output: str | None) -> int:
     from bot.db import Database
+    from bot.services import schedule
     from bot.services.reports import export_csv
 
-    start = None
+    day = None
     if since is not None:
         try:
             day = date.fromisoformat(since)
         except ValueError:
             raise ConfigError(f"--since: {since!r} is not a date like 2026-11-01") from None
-        start = datetime.combine(day, time.min, tzinfo=settings.tz)
 
     async def go() -> str:
         db = Database(settings.database_url)
         try:
+            # The day starts at midnight in the company's timezone, as set from Telegram.
+            tz = await schedule.timezone(db, settings.timezone)
+            start = datetime.combine(day, time.min, tzinfo=tz) if day else None
             return await export_csv(db, since=start)
         finally:
             await db.dispose()

@@ -143,6 +143,25 @@ async def test_reaching_the_target_unlocks_a_pizza_that_admins_see_as_owed(
     assert await wallets(db) == (50, 50)  # the pizza was paid by the goal, not by a wallet
 
 
+async def test_a_reward_a_goal_unlocks_is_sent_to_every_admin_to_fulfil(
+    company: Telegram, db: Database
+) -> None:
+    answer = await company.send(BORIS, "/kpi leads 10")
+
+    (notice,) = [m for m in company.api.sent(ALICE.id) if "Reward #1" in m["text"]]
+    assert notice["text"] == (
+        "🎯 Reward #1: <b>Pizza for the department</b> (Sales), "
+        "earned by the shared goal “Approved leads”."
+    )
+    assert Telegram.buttons(notice) == [("📦 Fulfilled", "rdm:fulfil:1")]
+    assert ALICE.id in [call["chat_id"] for call in answer]
+
+    await company.press(ALICE, notice, "rdm:fulfil:1")
+
+    assert "📦" in company.api.messages[(ALICE.id, notice["message_id"])]["text"]
+    assert "Nothing is waiting" in said(await company.send(ALICE, "/redemptions"))
+
+
 async def test_a_repeating_goal_pays_again_each_time_the_target_is_reached(
     company: Telegram, db: Database
 ) -> None:

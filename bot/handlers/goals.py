@@ -12,6 +12,7 @@ from bot.domain.goals import MAX_TARGET, parse_goal
 from bot.domain.ledger import parse_amount
 from bot.domain.roles import Role
 from bot.handlers.common import TruceContext, escape, reply
+from bot.handlers.shop import tell_admins
 from bot.i18n import department_name, t, tokens
 from bot.services import company, directory, goals
 from bot.services.goals import GoalView
@@ -114,6 +115,8 @@ async def report_kpi(update: Update, context: TruceContext) -> None:
     await reply(update, context, "kpi.recorded", line=goal_line(context.lang, result.goal))
     if not result.reached or result.replayed:
         return
+    for owed in result.granted:  # a reward the goal unlocked: the admins now owe it
+        await tell_admins(context, owed)
     chat_id = await company.company_chat(context.db)
     if chat_id is not None and chat_id != message.chat_id:
         language = context.settings.default_language

@@ -110,10 +110,15 @@ async def _redeem(update: Update, context: TruceContext, ref: str, *, key: str) 
         )
     if redemption.status != "pending" or await shop.notices(context.db, redemption.id):
         return  # the same request delivered again: the admins were told the first time
+    await tell_admins(context, redemption)
+
+
+async def tell_admins(context: TruceContext, r: RedemptionView) -> None:
+    """Every admin gets the request: Approve / Reject while pending, Fulfilled once approved."""
     for admin in await directory.admins(context.db):
-        sent = await _send_to_admin(context, admin, redemption)
+        sent = await _send_to_admin(context, admin, r)
         if sent is not None:
-            await shop.add_notice(context.db, redemption.id, sent)
+            await shop.add_notice(context.db, r.id, sent)
 
 
 def _request_text(language: str, r: RedemptionView) -> str:
@@ -154,7 +159,9 @@ async def _send_to_admin(
             admin.telegram_id,
             _request_text(admin.language, r),
             parse_mode="HTML",
-            reply_markup=keyboards.decide(admin.language, r.id),
+            reply_markup=keyboards.decide(admin.language, r.id)
+            if r.status == "pending"
+            else keyboards.fulfil(admin.language, r.id),
         )
     except TelegramError as exc:  # a blocked admin must not stop the others being told
         log.info("admin %s not told of redemption %s: %s", admin.id, r.id, exc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,13 @@ from bot.domain.shop import Status
 from bot.models import Department, Goal, GoalAchievement, GoalProgress, Redemption, Reward, utcnow
 from bot.services import ledger
 from bot.services.directory import find_department, require_employee
-from bot.services.shop import RewardView, find_reward, reward_view
+from bot.services.shop import (
+    RedemptionView,
+    RewardView,
+    find_reward,
+    redemption_view,
+    reward_view,
+)
 from bot.services.tokens import department_account
 
 
@@ -43,6 +49,7 @@ class ProgressReport:
     added: int
     reached: list[int]  # ordinals reached by this report (empty if none)
     replayed: bool
+    granted: list[RedemptionView] = field(default_factory=list)  # rewards owed for reaching it
 
 
 async def _progress(session: AsyncSession, goal: Goal, key: str) -> tuple[int, int]:
@@ -169,17 +176,23 @@ async def report(
             )
         )
         reached = list(new_achievements(before, before + amount, goal.target, goal.repeating))
+        granted = []
         for ordinal in reached:
             session.add(GoalAchievement(goal_id=goal.id, period_key=current, ordinal=ordinal))
             await session.flush()  # the unique constraint stops a second payout here
-            await _pay(session, goal, current, ordinal, actor.id, now)
+            owed = await _pay(session, goal, current, ordinal, actor.id, now)
+            if owed is not None:
+                granted.append(await redemption_view(session, owed))
         await session.flush()
-        return ProgressReport(await _view(session, goal, tz, now), amount, reached, False)
+        view = await _view(session, goal, tz, now)
+        return ProgressReport(view, amount, reached, False, granted)
 
 
 async def _pay(
     session: AsyncSession, goal: Goal, period: str, ordinal: int, actor_id: int, now: datetime
-) -> None:
+) -> Redemption | None:
+    """Pay one achievement: tokens to every department wallet, and the goal's reward (if any)
+    as an approved redemption the admins now owe; returns that redemption."""
     issuance = await ledger.system_account_id(session, SystemAccount.ISSUANCE)
     if goal.reward_tokens:
         departments = await session.scalars(select(Department).where(Department.active))
@@ -196,17 +209,19 @@ async def _pay(
                 actor_id=actor_id,
                 at=now,
             )
-    if goal.reward_id is not None:
-        session.add(
-            Redemption(
-                key=f"goal:{goal.id}:{period}:{ordinal}",
-                reward_id=goal.reward_id,
-                department_id=goal.reward_department_id,
-                goal_id=goal.id,
-                price=0,
-                status=Status.APPROVED.value,
-                note=goal.title,
-                decided_at=now,
-                created_at=now,
-            )
-        )
+    if goal.reward_id is None:
+        return None
+    owed = Redemption(
+        key=f"goal:{goal.id}:{period}:{ordinal}",
+        reward_id=goal.reward_id,
+        department_id=goal.reward_department_id,
+        goal_id=goal.id,
+        price=0,
+        status=Status.APPROVED.value,
+        note=goal.title,
+        decided_at=now,
+        created_at=now,
+    )
+    session.add(owed)
+    await session.flush()
+    return owed

@@ -117,9 +117,13 @@ async def plan_round(db: Database, period: str) -> RoundView:
         )
         people = (
             await session.execute(
-                select(Employee.id, Employee.department_id).where(~Employee.paused)
+                select(Employee.id, Employee.department_id).where(
+                    ~Employee.paused, Employee.department_id.in_(departments)
+                )
             )
         ).all()
+        # The first department meets everyone else: with Marketing, Sales and Other, marketers
+        # meet sellers and the Other people alike.
         first = {pid for pid, dep in people if departments and dep == departments[0]}
         others = {pid for pid, _ in people} - first
         a, b = aliased(MixerMember), aliased(MixerMember)

@@ -139,7 +139,7 @@ async def find_reward(session: AsyncSession, ref: int | str) -> Reward:
     return reward
 
 
-async def _view(session: AsyncSession, redemption: Redemption) -> RedemptionView:
+async def redemption_view(session: AsyncSession, redemption: Redemption) -> RedemptionView:
     reward = await session.get(Reward, redemption.reward_id)
     assert reward is not None
     requester = (
@@ -186,7 +186,7 @@ async def redeem(
         await lock(session, employee.id)
         existing = await session.scalar(select(Redemption).where(Redemption.key == key))
         if existing is not None:
-            return await _view(session, existing)
+            return await redemption_view(session, existing)
         reward = await find_reward(session, reward_ref)
         if not reward.active:
             raise RewardInactive(name=reward.name_en)
@@ -236,7 +236,7 @@ async def redeem(
             actor_id=employee.id,
             at=now,
         )
-        return await _view(session, redemption)
+        return await redemption_view(session, redemption)
 
 
 async def _settle_reason(session: AsyncSession, reward_id: int, note: str | None) -> str:
@@ -313,7 +313,7 @@ async def settle(
             note=note,
             now=now or utcnow(),
         )
-        return await _view(session, redemption)
+        return await redemption_view(session, redemption)
 
 
 async def expire_stale(
@@ -337,7 +337,7 @@ async def expire_stale(
                 redemption = await _close(
                     session, redemption_id, Status.EXPIRED, decided_by=None, note=None, now=now
                 )
-                expired.append(await _view(session, redemption))
+                expired.append(await redemption_view(session, redemption))
         except AlreadySettled:
             continue  # an admin decided it a moment ago
     return expired
@@ -358,7 +358,7 @@ async def mark_fulfilled(
             raise NotApproved(id=redemption_id)
         if redemption.fulfilled_at is None:
             redemption.fulfilled_at = now or utcnow()
-        return await _view(session, redemption)
+        return await redemption_view(session, redemption)
 
 
 async def open_redemptions(db: Database, *, actor_telegram_id: int) -> list[RedemptionView]:
@@ -377,7 +377,7 @@ async def open_redemptions(db: Database, *, actor_telegram_id: int) -> list[Rede
             )
             .order_by(Redemption.status.desc(), Redemption.id)
         )
-        return [await _view(session, r) for r in rows]
+        return [await redemption_view(session, r) for r in rows]
 
 
 async def add_notice(db: Database, redemption_id: int, notice: Notice) -> None:
