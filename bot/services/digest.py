@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.db import Database
 from bot.domain.digest import CrossCounts
@@ -27,22 +26,11 @@ from bot.models import (
     Thanks,
     Transfer,
 )
-from bot.services.directory import DepartmentView
 from bot.services.goals import GoalView, active_goals
 from bot.services.ledger import system_account_id
+from bot.services.reports import DepartmentScore, department_of_account, department_scores
 
 CHART_WEEKS = 8
-
-
-@dataclass(frozen=True)
-class Score:
-    department: DepartmentView
-    tokens: int
-    members: int
-
-    @property
-    def per_head(self) -> float:
-        return self.tokens / self.members if self.members else 0.0
 
 
 @dataclass(frozen=True)
@@ -55,7 +43,7 @@ class Named:
 class Digest:
     start: datetime
     end: datetime
-    scores: list[Score]
+    scores: list[DepartmentScore]
     top_givers: list[Named]
     top_receivers: list[Named]
     redemptions: list[Named]  # reward name (English and Russian joined by "|"), count
@@ -68,12 +56,6 @@ class Digest:
     chart_weeks: list[datetime]
     chart_tokens: dict[str, list[int]]  # department code -> tokens per week
     chart_index: list[float | None]
-
-
-def _department_of_account() -> tuple[object, object]:
-    member = aliased(Employee)
-    owner = func.coalesce(Account.department_id, member.department_id)
-    return member, owner
 
 
 async def _cross(session: AsyncSession, start: datetime, end: datetime) -> CrossCounts:
@@ -123,47 +105,11 @@ async def compute(
     previous_start = previous_start or start - (end - start)
     async with db.read() as session:
         issuance = await system_account_id(session, SystemAccount.ISSUANCE)
-        member, owner = _department_of_account()
-        earned = dict(
-            (
-                await session.execute(
-                    select(owner, func.sum(Transfer.amount))
-                    .select_from(Transfer)
-                    .join(Account, Account.id == Transfer.to_account_id)
-                    .outerjoin(member, member.id == Account.employee_id)
-                    .where(
-                        Transfer.from_account_id == issuance,
-                        Transfer.created_at >= start,
-                        Transfer.created_at < end,
-                    )
-                    .group_by(owner)
-                )
-            ).all()
-        )
-        headcount = dict(
-            (
-                await session.execute(
-                    select(Employee.department_id, func.count(Employee.id)).group_by(
-                        Employee.department_id
-                    )
-                )
-            ).all()
-        )
+        scores = await department_scores(session, issuance, start, end)
         departments = list(
             await session.scalars(
                 select(Department).where(Department.active).order_by(Department.id)
             )
-        )
-        scores = sorted(
-            (
-                Score(
-                    DepartmentView(d.id, d.code, d.name),
-                    int(earned.get(d.id, 0)),
-                    int(headcount.get(d.id, 0)),
-                )
-                for d in departments
-            ),
-            key=lambda s: -s.tokens,
         )
 
         async def top(column: object, amount: object) -> list[Named]:
@@ -234,6 +180,7 @@ async def compute(
                 )
             )
         weeks = [end - timedelta(weeks=CHART_WEEKS - i) for i in range(CHART_WEEKS)]
+        member, owner = department_of_account()
         bucket = case(
             *((Transfer.created_at >= w, i) for i, w in reversed(list(enumerate(weeks)))),
             else_=-1,

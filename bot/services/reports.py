@@ -6,8 +6,10 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db import Database
@@ -42,6 +44,57 @@ class Leaderboard:
     departments: list[DepartmentScore]
 
 
+def department_of_account() -> tuple[Any, Any]:
+    """(employee alias, expression): the department an account belongs to, its own or its
+    owner's, for joining transfers to departments."""
+    member = aliased(Employee)
+    return member, func.coalesce(Account.department_id, member.department_id)
+
+
+async def department_scores(
+    session: AsyncSession,
+    issuance: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[DepartmentScore]:
+    """Each active department's earned tokens (its people's and its wallet's, in [start, end)
+    when given) and headcount, most first."""
+    member, owner = department_of_account()
+    query = (
+        select(owner, func.sum(Transfer.amount))
+        .select_from(Transfer)
+        .join(Account, Account.id == Transfer.to_account_id)
+        .outerjoin(member, member.id == Account.employee_id)
+        .where(Transfer.from_account_id == issuance)
+        .group_by(owner)
+    )
+    if start is not None:
+        query = query.where(Transfer.created_at >= start)
+    if end is not None:
+        query = query.where(Transfer.created_at < end)
+    earned = dict((await session.execute(query)).all())
+    members = dict(
+        (
+            await session.execute(
+                select(Employee.department_id, func.count(Employee.id)).group_by(
+                    Employee.department_id
+                )
+            )
+        ).all()
+    )
+    scores = [
+        DepartmentScore(
+            DepartmentView(d.id, d.code, d.name),
+            int(earned.get(d.id, 0)),
+            int(members.get(d.id, 0)),
+        )
+        for d in await session.scalars(
+            select(Department).where(Department.active).order_by(Department.id)
+        )
+    ]
+    return sorted(scores, key=lambda s: (-s.tokens, s.department.id))
+
+
 async def leaderboard(db: Database, *, since: datetime, limit: int = 5) -> Leaderboard:
     """People by tokens earned (since `since`, and ever); departments by all they earned.
 
@@ -72,38 +125,7 @@ async def leaderboard(db: Database, *, since: datetime, limit: int = 5) -> Leade
                 for e, d, n in (await session.execute(query))
             ]
 
-        member = aliased(Employee)
-        owner = func.coalesce(Account.department_id, member.department_id).label("department")
-        earned_by_department = dict(
-            (
-                await session.execute(
-                    select(owner, func.sum(Transfer.amount))
-                    .select_from(Transfer)
-                    .join(Account, Account.id == Transfer.to_account_id)
-                    .outerjoin(member, member.id == Account.employee_id)
-                    .where(Transfer.from_account_id == issuance)
-                    .group_by(owner)
-                )
-            ).all()
-        )
-        members = dict(
-            (
-                await session.execute(
-                    select(Employee.department_id, func.count(Employee.id)).group_by(
-                        Employee.department_id
-                    )
-                )
-            ).all()
-        )
-        departments = [
-            DepartmentScore(
-                DepartmentView(d.id, d.code, d.name),
-                int(earned_by_department.get(d.id, 0)),
-                int(members.get(d.id, 0)),
-            )
-            for d in await session.scalars(select(Department).where(Department.active))
-        ]
-        departments.sort(key=lambda s: (-s.tokens, s.department.id))
+        departments = await department_scores(session, issuance)
         return Leaderboard(await people(since), await people(None), departments)
 
 

@@ -65,12 +65,6 @@ class RedemptionView:
 
 
 @dataclass(frozen=True)
-class Settlement:
-    redemption: RedemptionView
-    approved: bool
-
-
-@dataclass(frozen=True)
 class Notice:
     chat_id: int
     message_id: int
