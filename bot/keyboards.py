@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.domain.commands import possible_id
 from bot.domain.errors import BadButton, ForeignButton
 from bot.i18n import LANGUAGES, t
 
-MAX_ID = 2**31 - 1  # row ids are 32-bit integers
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
 
 
@@ -127,6 +127,6 @@ def parse_group(data: str | None, prefix: str) -> int:
     parts = (data or "").split(":")
     if len(parts) != 2 or parts[0] != prefix or not parts[1].isdecimal() or len(parts[1]) > 10:
         raise BadButton()
-    if not 0 < int(parts[1]) <= MAX_ID:
+    if not possible_id(int(parts[1])):
         raise BadButton()
     return int(parts[1])

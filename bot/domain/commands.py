@@ -13,6 +13,15 @@ from bot.domain.ledger import clean_reason, parse_amount
 _NUMBER_LIKE = re.compile(r"[+\-−]?[\d.,]+")
 
 
+# The largest id an INTEGER key holds: a bigger one (a typo, a forged button) can only be
+# "not found", and asking the database for it would fail in the driver instead.
+MAX_ID = 2**31 - 1
+
+
+def possible_id(number: int) -> bool:
+    return 0 < number <= MAX_ID
+
+
 @dataclass(frozen=True)
 class GrantRequest:
     target: str | None  # "@username" or a department; None when the command replies to someone

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
+from bot.domain.commands import possible_id
 from bot.domain.errors import (
     AlreadySettled,
     NotApproved,
@@ -113,19 +114,10 @@ async def rewards(db: Database, *, include_inactive: bool = False) -> list[Rewar
         return [reward_view(r) for r in await session.scalars(query)]
 
 
-# The largest id an INTEGER key holds: asking for a bigger one (a typo in /redeem, a forged
-# button) fails in the driver instead of finding nothing.
-MAX_ID = 2**31 - 1
-
-
-def _possible_id(number: int) -> bool:
-    return 0 < number <= MAX_ID
-
-
 async def find_reward(session: AsyncSession, ref: int | str) -> Reward:
     if isinstance(ref, int) or ref.isdecimal():
         number = int(ref)
-        reward = await session.get(Reward, number) if _possible_id(number) else None
+        reward = await session.get(Reward, number) if possible_id(number) else None
     else:
         reward = await session.scalar(select(Reward).where(Reward.code == ref.lower()))
     if reward is None:
@@ -249,7 +241,7 @@ async def _close(
     now: datetime,
 ) -> Redemption:
     """Move a pending redemption to `status` exactly once and post its settling transfer."""
-    if not _possible_id(redemption_id):
+    if not possible_id(redemption_id):
         raise UnknownRedemption(id=redemption_id)
     changed = await session.execute(
         update(Redemption)
@@ -344,7 +336,7 @@ async def mark_fulfilled(
         actor = await require_employee(session, actor_telegram_id)
         require(actor.role, Role.ADMIN)
         redemption = (
-            await session.get(Redemption, redemption_id) if _possible_id(redemption_id) else None
+            await session.get(Redemption, redemption_id) if possible_id(redemption_id) else None
         )
         if redemption is None:
             raise UnknownRedemption(id=redemption_id)
