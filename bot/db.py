@@ -57,6 +57,8 @@ class Database:
         self.engine = create_engine(url, **engine_kwargs)
         # Shared by every session: ids that never change once created (the system accounts).
         info: dict[str, Any] = {"cache": {}}
+        # Shared by the services of this process: what they remember between updates.
+        self.memo: dict[str, Any] = {}
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write_lock: asyncio.Lock | None = None
         # What PostgreSQL's advisory locks do across processes, for the one SQLite process.

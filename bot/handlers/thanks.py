@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Message, Update, User
 from telegram.constants import ChatType
 
@@ -74,20 +76,20 @@ async def give_thanks(update: Update, context: TruceContext) -> None:
     if chat.type == ChatType.PRIVATE:
         left = context.t("thanks.allowance_left", left=tokens(lang, result.allowance_left))
         text = f"{text}\n{left}"
-    await message.reply_text(text, parse_mode="HTML")
-    if not result.replayed:
-        person = result.receiver
-        await notify(
-            context,
-            person,
-            t(
-                person.language,
-                "thanks.received",
-                giver=escape(result.giver.first_name),
-                amount=tokens(person.language, result.paid),
-                reason=escape(result.reason),
-                bonus=t(person.language, "thanks.cross_bonus", multiplier=multiplier)
-                if result.cross_department
-                else "",
-            ),
-        )
+    answer = message.reply_text(text, parse_mode="HTML")
+    if result.replayed:
+        await answer
+        return
+    person = result.receiver
+    notice = t(
+        person.language,
+        "thanks.received",
+        giver=escape(result.giver.first_name),
+        amount=tokens(person.language, result.paid),
+        reason=escape(result.reason),
+        bonus=t(person.language, "thanks.cross_bonus", multiplier=multiplier)
+        if result.cross_department
+        else "",
+    )
+    # Two chats, two messages: neither waits for the other.
+    await asyncio.gather(answer, notify(context, person, notice))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
@@ -100,7 +102,7 @@ async def bootstrap(db: Database, departments: list[str], admin_ids: list[int]) 
 
     Safe to run at every start: it only adds what is missing.
     """
-    async with db.transaction() as session:
+    async with changing(db) as session:
         for code in SystemAccount:
             if await session.scalar(select(Account.id).where(Account.code == code.value)) is None:
                 session.add(
@@ -136,16 +138,62 @@ async def list_departments(db: Database) -> list[DepartmentView]:
         return [DepartmentView(d.id, d.code, d.name) for d in rows]
 
 
+# Built once: these run for nearly every update, and building a statement costs more than
+# running it. They run on the session's connection, past the ORM, for the same reason.
+_BY_TELEGRAM_ID = employee_rows().where(Employee.telegram_id == bindparam("telegram_id"))
+_BY_USERNAME = employee_rows().where(Employee.username == bindparam("username"))
+
+
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> EmployeeView | None:
-    row = (
-        await session.execute(employee_rows().where(Employee.telegram_id == telegram_id))
-    ).first()
+    connection = await session.connection()
+    row = (await connection.execute(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})).first()
     return employee_view(row) if row else None
 
 
+class _Remembered:
+    """Employees as last read, by Telegram id: who is acting is looked up for every update.
+
+    Employees change only through `changing()`, which forgets everything once its change is
+    committed. A read that began before that commit is not kept, so nothing older than the
+    latest change is ever served. `LIFETIME` bounds how long a change made by another process
+    (a second bot, a shell) can go unseen.
+    """
+
+    LIFETIME = 30.0
+
+    def __init__(self) -> None:
+        self.views: dict[int, tuple[float, EmployeeView]] = {}
+        self.generation = 0
+
+
+def _remembered(db: Database) -> _Remembered:
+    memo: _Remembered = db.memo.setdefault("employees", _Remembered())
+    return memo
+
+
+@asynccontextmanager
+async def changing(db: Database) -> AsyncIterator[AsyncSession]:
+    """A transaction that changes employees; what was remembered of them is then forgotten."""
+    try:
+        async with db.transaction() as session:
+            yield session
+    finally:
+        remembered = _remembered(db)
+        remembered.views.clear()
+        remembered.generation += 1
+
+
 async def find(db: Database, telegram_id: int) -> EmployeeView | None:
+    remembered, now = _remembered(db), time.monotonic()
+    known = remembered.views.get(telegram_id)
+    if known is not None and known[0] > now:
+        return known[1]
+    generation = remembered.generation
     async with db.read() as session:
-        return await by_telegram_id(session, telegram_id)
+        view = await by_telegram_id(session, telegram_id)
+    if view is not None and generation == remembered.generation:
+        remembered.views[telegram_id] = (now + remembered.LIFETIME, view)
+    return view
 
 
 async def require_employee(session: AsyncSession, telegram_id: int) -> EmployeeView:
@@ -167,7 +215,7 @@ async def register(
     admin_ids: list[int],
 ) -> Registration:
     """Join the game in a department; a second call returns the employee already there."""
-    async with db.transaction() as session:
+    async with changing(db) as session:
         current = await by_telegram_id(session, telegram_id)
         if current is not None:
             return Registration(current, created=False)
@@ -223,7 +271,7 @@ async def refresh_profile(
     db: Database, telegram_id: int, first_name: str, username: str | None
 ) -> None:
     """Keep the name and @username current, so people can be found by them."""
-    async with db.transaction() as session:
+    async with changing(db) as session:
         employee = await session.scalar(select(Employee).where(Employee.telegram_id == telegram_id))
         if employee is None:
             return
@@ -234,7 +282,7 @@ async def refresh_profile(
 
 
 async def set_language(db: Database, telegram_id: int, language: str) -> None:
-    async with db.transaction() as session:
+    async with changing(db) as session:
         employee = await session.scalar(select(Employee).where(Employee.telegram_id == telegram_id))
         if employee is None:
             raise NotRegistered()
@@ -242,8 +290,9 @@ async def set_language(db: Database, telegram_id: int, language: str) -> None:
 
 
 async def find_by_username(session: AsyncSession, username: str) -> EmployeeView:
+    connection = await session.connection()
     handle = username.lstrip("@").lower()
-    row = (await session.execute(employee_rows().where(Employee.username == handle))).first()
+    row = (await connection.execute(_BY_USERNAME, {"username": handle})).first()
     if row is None:
         raise UnknownUser(name=username[:40])
     return employee_view(row)
@@ -279,7 +328,7 @@ async def set_role(
     db: Database, *, actor_telegram_id: int, target_username: str, role: Role
 ) -> tuple[EmployeeView, Role]:
     """An admin changes someone's role; returns the employee and their former role."""
-    async with db.transaction() as session:
+    async with changing(db) as session:
         actor = await require_employee(session, actor_telegram_id)
         require(actor.role, Role.ADMIN)
         target = await find_by_username(session, target_username)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +46,29 @@ class VerifyReport:
         return not self.discrepancies and not self.negative_accounts and self.journal_sum == 0
 
 
+# Built once, since every movement of tokens runs them.
+_JOURNAL = {
+    dialect: insert(Transfer)
+    .on_conflict_do_nothing(index_elements=[Transfer.idempotency_key])
+    .returning(Transfer.id)
+    for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+_BY_KEY = select(Transfer.id, Transfer.amount).where(Transfer.idempotency_key == bindparam("key"))
+_DEBIT = (
+    update(Account)
+    .where(
+        Account.id == bindparam("account"),
+        or_(Account.allow_negative, Account.balance >= bindparam("amount")),
+    )
+    .values(balance=Account.balance - bindparam("amount"))
+)
+_CREDIT = (
+    update(Account)
+    .where(Account.id == bindparam("account"))
+    .values(balance=Account.balance + bindparam("amount"))
+)
+
+
 async def system_account_id(session: AsyncSession, code: SystemAccount) -> int:
     """The id of a system account; remembered, since it never changes once created."""
     cache: dict[str, int] = session.info.setdefault("cache", {})
@@ -75,41 +100,36 @@ async def post(
     check_amount(amount)
     if from_account == to_account:
         raise ValueError(f"a transfer needs two accounts, got {from_account} twice")
-    existing = await session.scalar(select(Transfer).where(Transfer.idempotency_key == key))
-    if existing is not None:
-        return TransferResult(existing.id, existing.amount, replayed=True)
+    connection = await session.connection()
+    # The journal line goes in first: a key already there (the same request again, or a racer
+    # that got there first) inserts nothing, and then nothing moves.
+    transfer_id = (
+        await connection.execute(
+            _JOURNAL[connection.dialect.name],
+            {
+                "idempotency_key": key,
+                "from_account_id": from_account,
+                "to_account_id": to_account,
+                "amount": amount,
+                "kind": kind,
+                "reason": reason,
+                "actor_id": actor_id,
+                "created_at": at or utcnow(),
+            },
+        )
+    ).scalar()
+    if transfer_id is None:
+        first = (await connection.execute(_BY_KEY, {"key": key})).one()
+        return TransferResult(first.id, first.amount, replayed=True)
     # Touch accounts in id order so two opposite transfers cannot deadlock.
     for account_id in sorted((from_account, to_account)):
         if account_id == from_account:
-            debited = await session.execute(
-                update(Account)
-                .where(
-                    Account.id == from_account,
-                    or_(Account.allow_negative, Account.balance >= amount),
-                )
-                .values(balance=Account.balance - amount)
-            )
+            debited = await connection.execute(_DEBIT, {"account": from_account, "amount": amount})
             if debited.rowcount != 1:
                 raise InsufficientTokens()
         else:
-            await session.execute(
-                update(Account)
-                .where(Account.id == to_account)
-                .values(balance=Account.balance + amount)
-            )
-    transfer = Transfer(
-        idempotency_key=key,
-        from_account_id=from_account,
-        to_account_id=to_account,
-        amount=amount,
-        kind=kind,
-        reason=reason,
-        actor_id=actor_id,
-        created_at=at or utcnow(),
-    )
-    session.add(transfer)
-    await session.flush()
-    return TransferResult(transfer.id, amount, replayed=False)
+            await connection.execute(_CREDIT, {"account": to_account, "amount": amount})
+    return TransferResult(transfer_id, amount, replayed=False)
 
 
 async def transfer(

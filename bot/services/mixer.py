@@ -28,6 +28,7 @@ from bot.services import ledger
 from bot.services.directory import (
     EMPLOYEE_WIDTH,
     EmployeeView,
+    changing,
     employee_rows,
     employee_view,
     require_employee,
@@ -256,7 +257,7 @@ async def add_pain(db: Database, *, telegram_id: int, group_id: int, text: str) 
 
 
 async def set_paused(db: Database, *, telegram_id: int, paused: bool) -> None:
-    async with db.transaction() as session:
+    async with changing(db) as session:
         person = await require_employee(session, telegram_id)
         employee = await session.get(Employee, person.id)
         assert employee is not None

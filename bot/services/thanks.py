@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, bindparam, case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.domain.errors import ReceiverPaused, ThanksToSelf, UnknownUser
+from bot.domain.errors import NotRegistered, ReceiverPaused, ThanksToSelf, UnknownUser
 from bot.domain.ledger import SystemAccount
 from bot.domain.periods import local_day, week_start
 from bot.domain.thanks import ThanksRules
@@ -19,8 +19,9 @@ from bot.services import ledger
 from bot.services.directory import (
     EmployeeView,
     by_telegram_id,
+    employee_rows,
+    employee_view,
     find_by_username,
-    lock,
     require_employee,
 )
 
@@ -37,21 +38,41 @@ class ThanksResult:
     replayed: bool
 
 
+# Built once: they run for every thanks.
+_GIVEN = select(
+    func.coalesce(func.sum(Thanks.amount), 0),
+    func.coalesce(
+        func.sum(
+            case(
+                (
+                    and_(
+                        Thanks.receiver_id == bindparam("receiver_id"),
+                        Thanks.day == bindparam("day"),
+                    ),
+                    Thanks.amount,
+                ),
+                else_=0,
+            )
+        ),
+        0,
+    ),
+).where(Thanks.giver_id == bindparam("giver_id"), Thanks.week == bindparam("week"))
+_GIVER = (
+    employee_rows()
+    .add_columns(select(Thanks.id).where(Thanks.key == bindparam("key")).scalar_subquery())
+    .where(Employee.telegram_id == bindparam("telegram_id"))
+    .with_for_update(of=Employee)
+)
+_RECORD = insert(Thanks)
+
+
 async def _given(
     session: AsyncSession, giver_id: int, receiver_id: int, week: date, day: date
 ) -> tuple[int, int]:
     """What the giver gave this week, and to this receiver today: one query."""
-    to_pair_today = case(
-        (and_(Thanks.receiver_id == receiver_id, Thanks.day == day), Thanks.amount), else_=0
-    )
-    row = (
-        await session.execute(
-            select(
-                func.coalesce(func.sum(Thanks.amount), 0),
-                func.coalesce(func.sum(to_pair_today), 0),
-            ).where(Thanks.giver_id == giver_id, Thanks.week == week)
-        )
-    ).one()
+    connection = await session.connection()
+    params = {"giver_id": giver_id, "receiver_id": receiver_id, "week": week, "day": day}
+    row = (await connection.execute(_GIVEN, params)).one()
     return int(row[0]), int(row[1])
 
 
@@ -92,6 +113,21 @@ async def allowance_left(
     return max(rules.weekly_allowance - int(used or 0), 0)
 
 
+async def _giver(
+    session: AsyncSession, telegram_id: int, key: str
+) -> tuple[EmployeeView, int | None]:
+    """The giver, locked, and the thanks this message already made, if any: one query.
+
+    The row lock (PostgreSQL) makes one giver's thanks count one at a time, so the allowance
+    holds under load; SQLite's write transactions already run one at a time.
+    """
+    connection = await session.connection()
+    row = (await connection.execute(_GIVER, {"telegram_id": telegram_id, "key": key})).first()
+    if row is None:
+        raise NotRegistered()
+    return employee_view(row), row[-1]
+
+
 async def give(
     db: Database,
     *,
@@ -106,14 +142,12 @@ async def give(
 ) -> ThanksResult:
     """Thank a colleague (@username or Telegram id) with `amount` tokens from the allowance."""
     now = now or utcnow()
+    week, day = week_start(now, tz), local_day(now, tz)
     async with db.transaction() as session:
-        giver = await require_employee(session, giver_telegram_id)
-        # One giver's thanks are counted one at a time, so the allowance holds under load.
-        await lock(session, giver.id)
-        week, day = week_start(now, tz), local_day(now, tz)
-        done = await session.scalar(select(Thanks).where(Thanks.key == key))
-        if done is not None:
+        giver, made = await _giver(session, giver_telegram_id, key)
+        if made is not None:
             # The same message delivered again, or edited: the thanks it made stand as made.
+            done = await session.get_one(Thanks, made)
             return await _replayed(session, giver, done, rules, week)
         if isinstance(receiver, int):
             found = await by_telegram_id(session, receiver)
@@ -127,19 +161,9 @@ async def give(
         if target.paused:
             raise ReceiverPaused(name=target.first_name)
         used, pair_today = await _given(session, giver.id, target.id, week, day)
+        rules.check(amount, used, pair_today)
         cross = giver.department.id != target.department.id
         paid = rules.paid(amount, cross)
-        result = ThanksResult(
-            giver,
-            target,
-            amount,
-            paid,
-            cross,
-            reason,
-            rules.weekly_allowance - used - amount,
-            replayed=False,
-        )
-        rules.check(amount, used, pair_today)
         posted = await ledger.post(
             session,
             key=f"thanks:{key}",
@@ -151,19 +175,30 @@ async def give(
             actor_id=giver.id,
             at=now,
         )
-        session.add(
-            Thanks(
-                key=key,
-                giver_id=giver.id,
-                receiver_id=target.id,
-                amount=amount,
-                paid=paid,
-                cross_department=cross,
-                reason=reason,
-                week=week,
-                day=day,
-                transfer_id=posted.transfer_id,
-                created_at=now,
-            )
+        connection = await session.connection()
+        await connection.execute(
+            _RECORD,
+            {
+                "key": key,
+                "giver_id": giver.id,
+                "receiver_id": target.id,
+                "amount": amount,
+                "paid": paid,
+                "cross_department": cross,
+                "reason": reason,
+                "week": week,
+                "day": day,
+                "transfer_id": posted.transfer_id,
+                "created_at": now,
+            },
         )
-    return result
+    return ThanksResult(
+        giver,
+        target,
+        amount,
+        paid,
+        cross,
+        reason,
+        rules.weekly_allowance - used - amount,
+        replayed=False,
+    )
