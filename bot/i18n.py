@@ -7,6 +7,7 @@ placeholders, so a test can check that both languages carry the same ones.
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -59,8 +60,13 @@ def placeholders(message: Message) -> set[str]:
     }
 
 
+@cache
+def _plural_rule(language: str) -> Callable[[float], str]:
+    return Locale.parse(language).plural_form  # type: ignore[no-any-return]
+
+
 def _plural_index(language: str, n: int) -> int:
-    category = Locale.parse(language).plural_form(abs(n))
+    category = _plural_rule(language)(abs(n))
     order = _PLURAL_ORDER[language]
     return order.index(category) if category in order else len(order) - 1
 

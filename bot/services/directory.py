@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select, update
@@ -18,6 +19,7 @@ from bot.domain.ledger import SystemAccount
 from bot.domain.roles import Role, check_role_change, require
 from bot.i18n import LANGUAGES, catalog, t
 from bot.models import Account, Department, Employee
+from bot.services.batching import Batcher
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,7 @@ async def list_departments(db: Database) -> list[DepartmentView]:
 # running it. They run on the session's connection, past the ORM, for the same reason.
 _BY_TELEGRAM_ID = employee_rows().where(Employee.telegram_id == bindparam("telegram_id"))
 _BY_USERNAME = employee_rows().where(Employee.username == bindparam("username"))
+_BY_TELEGRAM_IDS = employee_rows().where(Employee.telegram_id.in_(bindparam("ids", expanding=True)))
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> EmployeeView | None:
@@ -184,16 +187,31 @@ async def changing(db: Database) -> AsyncIterator[AsyncSession]:
 
 
 async def find(db: Database, telegram_id: int) -> EmployeeView | None:
-    remembered, now = _remembered(db), time.monotonic()
+    """The employee behind a Telegram id, if registered: as remembered, or read.
+
+    Lookups that arrive together are read together, with one query.
+    """
+    remembered = _remembered(db)
     known = remembered.views.get(telegram_id)
-    if known is not None and known[0] > now:
+    if known is not None and known[0] > time.monotonic():
         return known[1]
-    generation = remembered.generation
-    async with db.read() as session:
-        view = await by_telegram_id(session, telegram_id)
-    if view is not None and generation == remembered.generation:
-        remembered.views[telegram_id] = (now + remembered.LIFETIME, view)
+    lookups = db.memo.get("lookups")
+    if lookups is None:
+        lookups = db.memo["lookups"] = Batcher(partial(_read_employees, db))
+    view: EmployeeView | None = await lookups.submit(telegram_id)
     return view
+
+
+async def _read_employees(db: Database, telegram_ids: Sequence[int]) -> list[Any]:
+    remembered, generation = _remembered(db), _remembered(db).generation
+    async with db.read() as session:
+        connection = await session.connection()
+        rows = await connection.execute(_BY_TELEGRAM_IDS, {"ids": sorted(set(telegram_ids))})
+        views = {view.telegram_id: view for view in map(employee_view, rows)}
+    if generation == remembered.generation:  # nobody changed while this was read
+        until = time.monotonic() + remembered.LIFETIME
+        remembered.views.update((key, (until, view)) for key, view in views.items())
+    return [views.get(telegram_id) for telegram_id in telegram_ids]
 
 
 async def require_employee(session: AsyncSession, telegram_id: int) -> EmployeeView:

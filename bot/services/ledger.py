@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -48,10 +49,10 @@ class VerifyReport:
 
 # Built once, since every movement of tokens runs them.
 _JOURNAL = {
-    dialect: insert(Transfer)
+    dialect: dialect_insert(Transfer)
     .on_conflict_do_nothing(index_elements=[Transfer.idempotency_key])
     .returning(Transfer.id)
-    for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+    for dialect, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
 }
 _BY_KEY = select(Transfer.id, Transfer.amount).where(Transfer.idempotency_key == bindparam("key"))
 _DEBIT = (
@@ -130,6 +131,65 @@ async def post(
         else:
             await connection.execute(_CREDIT, {"account": to_account, "amount": amount})
     return TransferResult(transfer_id, amount, replayed=False)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """New tokens for one account, from the issuance account."""
+
+    key: str
+    to_account: int
+    amount: int
+    kind: str
+    reason: str
+    actor_id: int | None
+    at: datetime
+
+
+_JOURNAL_MANY = insert(Transfer).returning(Transfer.id, sort_by_parameter_order=True)
+_ADD = (
+    update(Account)
+    .where(Account.id == bindparam("account"))
+    .values(balance=Account.balance + bindparam("change"))
+)
+
+
+async def issue_many(session: AsyncSession, issues: Sequence[Issue]) -> list[int]:
+    """Post several issuances inside the caller's transaction; their transfer ids, in order.
+
+    Three statements however many there are: the journal lines, then one change per account,
+    taken in id order like `post`. The keys must be new (the caller has checked, under its
+    own lock); a repeated one fails the whole transaction, so nothing is applied twice.
+    """
+    if not issues:
+        return []
+    source = await system_account_id(session, SystemAccount.ISSUANCE)
+    changes: dict[int, int] = {source: 0}
+    lines = []
+    for issue in issues:
+        check_amount(issue.amount)
+        if issue.to_account == source:
+            raise ValueError("the issuance account cannot issue to itself")
+        changes[source] -= issue.amount
+        changes[issue.to_account] = changes.get(issue.to_account, 0) + issue.amount
+        lines.append(
+            {
+                "idempotency_key": issue.key,
+                "from_account_id": source,
+                "to_account_id": issue.to_account,
+                "amount": issue.amount,
+                "kind": issue.kind,
+                "reason": issue.reason,
+                "actor_id": issue.actor_id,
+                "created_at": issue.at,
+            }
+        )
+    connection = await session.connection()
+    ids = list((await connection.execute(_JOURNAL_MANY, lines)).scalars())
+    await connection.execute(
+        _ADD, [{"account": account, "change": changes[account]} for account in sorted(changes)]
+    )
+    return ids
 
 
 async def transfer(

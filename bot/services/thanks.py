@@ -1,29 +1,46 @@
-"""Thanks: tokens from a weekly allowance, paid to a colleague by the issuance account."""
+"""Thanks: tokens from a weekly allowance, paid to a colleague by the issuance account.
+
+Thanks that arrive together are written together, in one transaction (see `batching`). Each
+thanks in a group is still judged on its own, in order of arrival, against everything given
+before it, so the rules hold exactly as if they were written one at a time.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, case, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db import Database
-from bot.domain.errors import NotRegistered, ReceiverPaused, ThanksToSelf, UnknownUser
-from bot.domain.ledger import SystemAccount
+from bot.domain.errors import (
+    NotRegistered,
+    ReceiverPaused,
+    ThanksToSelf,
+    TruceError,
+    UnknownUser,
+)
 from bot.domain.periods import local_day, week_start
 from bot.domain.thanks import ThanksRules
 from bot.models import Employee, Thanks, utcnow
 from bot.services import ledger
+from bot.services.batching import Batcher
 from bot.services.directory import (
+    EMPLOYEE_WIDTH,
     EmployeeView,
-    by_telegram_id,
     employee_rows,
     employee_view,
-    find_by_username,
     require_employee,
 )
+
+# The most thanks written in one transaction.
+GROUP = 200
 
 
 @dataclass(frozen=True)
@@ -38,65 +55,46 @@ class ThanksResult:
     replayed: bool
 
 
-# Built once: they run for every thanks.
-_GIVEN = select(
-    func.coalesce(func.sum(Thanks.amount), 0),
-    func.coalesce(
-        func.sum(
-            case(
-                (
-                    and_(
-                        Thanks.receiver_id == bindparam("receiver_id"),
-                        Thanks.day == bindparam("day"),
-                    ),
-                    Thanks.amount,
-                ),
-                else_=0,
-            )
-        ),
-        0,
-    ),
-).where(Thanks.giver_id == bindparam("giver_id"), Thanks.week == bindparam("week"))
-_GIVER = (
-    employee_rows()
-    .add_columns(select(Thanks.id).where(Thanks.key == bindparam("key")).scalar_subquery())
-    .where(Employee.telegram_id == bindparam("telegram_id"))
-    .with_for_update(of=Employee)
+@dataclass(frozen=True)
+class _Request:
+    giver: int  # Telegram id
+    receiver: str | int  # @username or Telegram id
+    amount: int
+    reason: str
+    key: str
+    rules: ThanksRules
+    now: datetime
+    week: date
+    day: date
+
+
+_Outcome = ThanksResult | Exception
+
+# Built once: they run for every group.
+_EMPLOYEES = employee_rows().order_by(Employee.id)
+_GIVERS = _EMPLOYEES.where(
+    Employee.telegram_id.in_(bindparam("ids", expanding=True))
+).with_for_update(of=Employee)
+_RECEIVERS_BY_NAME = _EMPLOYEES.where(Employee.username.in_(bindparam("names", expanding=True)))
+_RECEIVERS_BY_ID = _EMPLOYEES.where(Employee.telegram_id.in_(bindparam("ids", expanding=True)))
+_BY_EMPLOYEE_ID = _EMPLOYEES.where(Employee.id.in_(bindparam("ids", expanding=True)))
+_MADE = select(
+    Thanks.key,
+    Thanks.receiver_id,
+    Thanks.amount,
+    Thanks.paid,
+    Thanks.cross_department,
+    Thanks.reason,
+).where(Thanks.key.in_(bindparam("keys", expanding=True)))
+_GIVEN = (
+    select(Thanks.giver_id, Thanks.receiver_id, Thanks.week, Thanks.day, func.sum(Thanks.amount))
+    .where(
+        Thanks.giver_id.in_(bindparam("givers", expanding=True)),
+        Thanks.week.in_(bindparam("weeks", expanding=True)),
+    )
+    .group_by(Thanks.giver_id, Thanks.receiver_id, Thanks.week, Thanks.day)
 )
 _RECORD = insert(Thanks)
-
-
-async def _given(
-    session: AsyncSession, giver_id: int, receiver_id: int, week: date, day: date
-) -> tuple[int, int]:
-    """What the giver gave this week, and to this receiver today: one query."""
-    connection = await session.connection()
-    params = {"giver_id": giver_id, "receiver_id": receiver_id, "week": week, "day": day}
-    row = (await connection.execute(_GIVEN, params)).one()
-    return int(row[0]), int(row[1])
-
-
-async def _replayed(
-    session: AsyncSession, giver: EmployeeView, done: Thanks, rules: ThanksRules, week: date
-) -> ThanksResult:
-    """The thanks a message already made, as it was recorded, not as the message reads now."""
-    telegram_id = await session.scalar(
-        select(Employee.telegram_id).where(Employee.id == done.receiver_id)
-    )
-    assert telegram_id is not None  # employees are never deleted
-    receiver = await by_telegram_id(session, telegram_id)
-    assert receiver is not None
-    used, _ = await _given(session, giver.id, done.receiver_id, week, done.day)
-    return ThanksResult(
-        giver,
-        receiver,
-        done.amount,
-        done.paid,
-        done.cross_department,
-        done.reason,
-        max(rules.weekly_allowance - used, 0),
-        replayed=True,
-    )
 
 
 async def allowance_left(
@@ -113,21 +111,6 @@ async def allowance_left(
     return max(rules.weekly_allowance - int(used or 0), 0)
 
 
-async def _giver(
-    session: AsyncSession, telegram_id: int, key: str
-) -> tuple[EmployeeView, int | None]:
-    """The giver, locked, and the thanks this message already made, if any: one query.
-
-    The row lock (PostgreSQL) makes one giver's thanks count one at a time, so the allowance
-    holds under load; SQLite's write transactions already run one at a time.
-    """
-    connection = await session.connection()
-    row = (await connection.execute(_GIVER, {"telegram_id": telegram_id, "key": key})).first()
-    if row is None:
-        raise NotRegistered()
-    return employee_view(row), row[-1]
-
-
 async def give(
     db: Database,
     *,
@@ -140,65 +123,210 @@ async def give(
     tz: ZoneInfo,
     now: datetime | None = None,
 ) -> ThanksResult:
-    """Thank a colleague (@username or Telegram id) with `amount` tokens from the allowance."""
+    """Thank a colleague (@username or Telegram id) with `amount` tokens from the allowance.
+
+    The same `key` again (a message delivered twice, or edited) gives nothing and returns the
+    thanks it made, as it was made.
+    """
     now = now or utcnow()
-    week, day = week_start(now, tz), local_day(now, tz)
+    request = _Request(
+        giver_telegram_id,
+        receiver,
+        amount,
+        reason,
+        key,
+        rules,
+        now,
+        week_start(now, tz),
+        local_day(now, tz),
+    )
+    batcher = db.memo.get("thanks")
+    if batcher is None:
+        batcher = db.memo["thanks"] = Batcher(partial(_give_group, db), GROUP)
+    result: ThanksResult = await batcher.submit(request)
+    return result
+
+
+@dataclass
+class _Totals:
+    """What each giver has given, as the group is judged: this week, and to a person today."""
+
+    weeks: defaultdict[tuple[int, date], int] = field(default_factory=lambda: defaultdict(int))
+    days: defaultdict[tuple[int, int, date], int] = field(default_factory=lambda: defaultdict(int))
+
+
+async def _give_group(db: Database, requests: Sequence[_Request]) -> list[_Outcome]:
+    """Judge and write `requests` in one transaction: a result or a broken rule for each."""
     async with db.transaction() as session:
-        giver, made = await _giver(session, giver_telegram_id, key)
-        if made is not None:
-            # The same message delivered again, or edited: the thanks it made stand as made.
-            done = await session.get_one(Thanks, made)
-            return await _replayed(session, giver, done, rules, week)
-        if isinstance(receiver, int):
-            found = await by_telegram_id(session, receiver)
-            if found is None:
-                raise UnknownUser(name=str(receiver))
-            target = found
-        else:
-            target = await find_by_username(session, receiver)
-        if target.id == giver.id:
-            raise ThanksToSelf()
-        if target.paused:
-            raise ReceiverPaused(name=target.first_name)
-        used, pair_today = await _given(session, giver.id, target.id, week, day)
-        rules.check(amount, used, pair_today)
-        cross = giver.department.id != target.department.id
-        paid = rules.paid(amount, cross)
-        posted = await ledger.post(
-            session,
-            key=f"thanks:{key}",
-            from_account=await ledger.system_account_id(session, SystemAccount.ISSUANCE),
-            to_account=target.account_id,
-            amount=paid,
-            kind="thanks",
-            reason=reason,
-            actor_id=giver.id,
-            at=now,
-        )
         connection = await session.connection()
-        await connection.execute(
-            _RECORD,
-            {
-                "key": key,
-                "giver_id": giver.id,
-                "receiver_id": target.id,
-                "amount": amount,
-                "paid": paid,
-                "cross_department": cross,
-                "reason": reason,
-                "week": week,
-                "day": day,
-                "transfer_id": posted.transfer_id,
-                "created_at": now,
-            },
+        # Lock the givers first (PostgreSQL; SQLite runs one writer at a time), so their
+        # allowance is read after every thanks of theirs written elsewhere has committed.
+        givers = await _employees(connection, _GIVERS, ids=[r.giver for r in requests])
+        made = {
+            row.key: row
+            for row in await connection.execute(_MADE, {"keys": [r.key for r in requests]})
+        }
+        receivers = await _receivers(connection, requests)
+        earlier = await _employees(
+            connection,
+            _BY_EMPLOYEE_ID,
+            ids=[thanks.receiver_id for thanks in made.values()],
+            key=lambda view: view.id,
         )
+        totals = await _totals(connection, [view.id for view in givers.values()], requests)
+        outcomes: list[_Outcome] = []
+        new: list[tuple[ThanksResult, _Request]] = []
+        for request in requests:
+            try:
+                outcome = _judge(request, givers, receivers, made, earlier, totals, new)
+            except TruceError as error:
+                outcomes.append(error)
+                continue
+            outcomes.append(outcome)
+            if not outcome.replayed:
+                new.append((outcome, request))
+        await _record(session, connection, new)
+    return outcomes
+
+
+def _judge(
+    request: _Request,
+    givers: dict[Any, EmployeeView],
+    receivers: dict[Any, EmployeeView],
+    made: dict[str, Any],
+    earlier: dict[Any, EmployeeView],
+    totals: _Totals,
+    new: list[tuple[ThanksResult, _Request]],
+) -> ThanksResult:
+    """One thanks, against the totals so far; the totals then include it."""
+    rules = request.rules
+    giver = givers.get(request.giver)
+    if giver is None:
+        raise NotRegistered()
+    used = totals.weeks[(giver.id, request.week)]
+    done = made.get(request.key)
+    if done is not None:
+        return ThanksResult(
+            giver,
+            earlier[done.receiver_id],
+            done.amount,
+            done.paid,
+            done.cross_department,
+            done.reason,
+            max(rules.weekly_allowance - used, 0),
+            replayed=True,
+        )
+    for result, twin in new:
+        if twin.key == request.key:  # the same message twice in one group
+            left = max(rules.weekly_allowance - used, 0)
+            return replace(result, allowance_left=left, replayed=True)
+    target = receivers.get(_handle(request.receiver))
+    if target is None:
+        raise UnknownUser(name=str(request.receiver)[:40])
+    if target.id == giver.id:
+        raise ThanksToSelf()
+    if target.paused:
+        raise ReceiverPaused(name=target.first_name)
+    pair = (giver.id, target.id, request.day)
+    rules.check(request.amount, used, totals.days[pair])
+    totals.weeks[(giver.id, request.week)] += request.amount
+    totals.days[pair] += request.amount
+    cross = giver.department.id != target.department.id
     return ThanksResult(
         giver,
         target,
-        amount,
-        paid,
+        request.amount,
+        rules.paid(request.amount, cross),
         cross,
-        reason,
-        rules.weekly_allowance - used - amount,
+        request.reason,
+        rules.weekly_allowance - used - request.amount,
         replayed=False,
+    )
+
+
+async def _employees(
+    connection: AsyncConnection,
+    statement: Any,
+    *,
+    key: Any = lambda view: view.telegram_id,
+    **params: Any,
+) -> dict[Any, EmployeeView]:
+    if not any(params.values()):
+        return {}
+    rows = await connection.execute(statement, params)
+    views = (employee_view(row[:EMPLOYEE_WIDTH]) for row in rows)
+    return {key(view): view for view in views}
+
+
+def _handle(receiver: str | int) -> str | int:
+    """How a receiver is looked up: an @username in lower case without the @, or an id."""
+    return receiver.lstrip("@").lower() if isinstance(receiver, str) else receiver
+
+
+async def _receivers(
+    connection: AsyncConnection, requests: Sequence[_Request]
+) -> dict[Any, EmployeeView]:
+    """The people thanked, by @username (lower case, without the @) and by Telegram id."""
+    names = [_handle(r.receiver) for r in requests if isinstance(r.receiver, str)]
+    ids = [r.receiver for r in requests if isinstance(r.receiver, int)]
+    found = await _employees(connection, _RECEIVERS_BY_ID, ids=ids)
+    found |= await _employees(
+        connection, _RECEIVERS_BY_NAME, names=names, key=lambda view: view.username
+    )
+    return found
+
+
+async def _totals(
+    connection: AsyncConnection, givers: list[int], requests: Sequence[_Request]
+) -> _Totals:
+    totals = _Totals()
+    if not givers:
+        return totals
+    weeks = sorted({r.week for r in requests})
+    rows = await connection.execute(_GIVEN, {"givers": givers, "weeks": weeks})
+    for giver, receiver, week, day, amount in rows:
+        totals.weeks[(giver, week)] += int(amount)
+        totals.days[(giver, receiver, day)] += int(amount)
+    return totals
+
+
+async def _record(
+    session: Any, connection: AsyncConnection, new: list[tuple[ThanksResult, _Request]]
+) -> None:
+    """Pay the new thanks and write them down."""
+    if not new:
+        return
+    transfer_ids = await ledger.issue_many(
+        session,
+        [
+            ledger.Issue(
+                key=f"thanks:{request.key}",
+                to_account=result.receiver.account_id,
+                amount=result.paid,
+                kind="thanks",
+                reason=result.reason,
+                actor_id=result.giver.id,
+                at=request.now,
+            )
+            for result, request in new
+        ],
+    )
+    await connection.execute(
+        _RECORD,
+        [
+            {
+                "key": request.key,
+                "giver_id": result.giver.id,
+                "receiver_id": result.receiver.id,
+                "amount": result.amount,
+                "paid": result.paid,
+                "cross_department": result.cross_department,
+                "reason": result.reason,
+                "week": request.week,
+                "day": request.day,
+                "transfer_id": transfer_id,
+                "created_at": request.now,
+            }
+            for (result, request), transfer_id in zip(new, transfer_ids, strict=True)
+        ],
     )
