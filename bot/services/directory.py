@@ -376,9 +376,12 @@ async def admins(db: Database) -> list[EmployeeView]:
 async def lock(session: AsyncSession, employee_id: int) -> None:
     """Serialise one person's token actions: a row lock on PostgreSQL.
 
+    FOR NO KEY UPDATE: it queues their other actions but not the foreign-key checks of rows
+    that merely refer to them, so it cannot deadlock with someone paying them.
+
     SQLite needs none: its write transactions already run one at a time.
     """
     if session.get_bind().dialect.name != "sqlite":
         await session.execute(
-            select(Employee.id).where(Employee.id == employee_id).with_for_update()
+            select(Employee.id).where(Employee.id == employee_id).with_for_update(key_share=True)
         )

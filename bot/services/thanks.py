@@ -74,7 +74,7 @@ _Outcome = ThanksResult | Exception
 _EMPLOYEES = employee_rows().order_by(Employee.id)
 _GIVERS = _EMPLOYEES.where(
     Employee.telegram_id.in_(bindparam("ids", expanding=True))
-).with_for_update(of=Employee)
+).with_for_update(of=Employee, key_share=True)
 _RECEIVERS_BY_NAME = _EMPLOYEES.where(Employee.username.in_(bindparam("names", expanding=True)))
 _RECEIVERS_BY_ID = _EMPLOYEES.where(Employee.telegram_id.in_(bindparam("ids", expanding=True)))
 _BY_EMPLOYEE_ID = _EMPLOYEES.where(Employee.id.in_(bindparam("ids", expanding=True)))
@@ -159,8 +159,8 @@ async def _give_group(db: Database, requests: Sequence[_Request]) -> list[_Outco
     """Judge and write `requests` in one transaction: a result or a broken rule for each."""
     async with db.transaction() as session:
         connection = await session.connection()
-        # Lock the givers first (PostgreSQL; SQLite runs one writer at a time), so their
-        # allowance is read after every thanks of theirs written elsewhere has committed.
+        # Lock the givers first (PostgreSQL, as `directory.lock` does; SQLite runs one writer
+        # at a time), so their allowance is read after every thanks of theirs has committed.
         givers = await _employees(connection, _GIVERS, ids=[r.giver for r in requests])
         made = {
             row.key: row
