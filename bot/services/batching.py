@@ -64,14 +64,21 @@ class Batcher(Generic[Request, Result]):
 
     async def _outcomes(self, requests: list[Request]) -> Outcomes[Result]:
         try:
-            return await self._handle(requests)
+            return await self._each(requests)
         except Exception as error:
             if len(requests) == 1:
                 return [error]
         outcomes: Outcomes[Result] = []
         for request in requests:
             try:
-                outcomes.extend(await self._handle([request]))
+                outcomes.extend(await self._each([request]))
             except Exception as error:
                 outcomes.append(error)
+        return outcomes
+
+    async def _each(self, requests: list[Request]) -> Outcomes[Result]:
+        """`handle`'s outcomes, one per request; a wrong count fails the group."""
+        outcomes = await self._handle(requests)
+        if len(outcomes) != len(requests):
+            raise RuntimeError(f"{len(outcomes)} outcomes for {len(requests)} requests")
         return outcomes
