@@ -26,6 +26,7 @@ from bot.domain.errors import (
     TruceError,
     UnknownUser,
 )
+from bot.domain.ledger import check_amount
 from bot.domain.periods import local_day, week_start
 from bot.domain.thanks import ThanksRules
 from bot.models import Employee, Thanks, utcnow
@@ -128,6 +129,7 @@ async def give(
     The same `key` again (a message delivered twice, or edited) gives nothing and returns the
     thanks it made, as it was made.
     """
+    check_amount(amount)
     now = now or utcnow()
     request = _Request(
         giver_telegram_id,
