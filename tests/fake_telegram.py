@@ -442,6 +442,13 @@ class Telegram:
         message = self._message(person, text, chat, reply_to)
         return await self._process({"update_id": self.api.next_update_id(), "message": message})
 
+    async def deliver(self, person: Person, text: str) -> None:
+        """`person` writes `text` in their private chat; what the bot answers is not collected
+        (for benchmarks, where collecting it would cost more than the bot's own work)."""
+        message = self._message(person, text, None, None)
+        update = {"update_id": self.api.next_update_id(), "message": message}
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+
     async def press(
         self, person: Person, message: dict[str, Any], data: str
     ) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ Outcomes = list[Result | Exception]
 
 
 class Batcher(Generic[Request, Result]):
-    """Hands requests to `handle` in groups of at most `limit`, one group at a time.
+    """Hands requests to `handle` in groups of at most `limit`, up to `workers` groups at once.
 
     If a whole group fails (an error no request's own rules foresaw), each of its requests is
     handled again on its own, so one bad request cannot fail the others.
@@ -29,17 +29,22 @@ class Batcher(Generic[Request, Result]):
         self,
         handle: Callable[[Sequence[Request]], Awaitable[Outcomes[Result]]],
         limit: int = 200,
+        workers: int = 1,
     ) -> None:
         self._handle = handle
         self._limit = limit
+        self._most_workers = workers
         self._waiting: list[tuple[Request, asyncio.Future[Result]]] = []
-        self._worker: asyncio.Task[None] | None = None
+        self._workers: set[asyncio.Task[None]] = set()
 
     async def submit(self, request: Request) -> Result:
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((request, future))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._work())
+        # A worker that has just found nothing left is done at once (its done-callbacks are
+        # not, yet), so only the ones still running are counted.
+        self._workers = {worker for worker in self._workers if not worker.done()}
+        if len(self._workers) < self._most_workers:
+            self._workers.add(asyncio.create_task(self._work()))
         return await future
 
     async def _work(self) -> None:

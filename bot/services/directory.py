@@ -197,7 +197,7 @@ async def find(db: Database, telegram_id: int) -> EmployeeView | None:
         return known[1]
     lookups = db.memo.get("lookups")
     if lookups is None:
-        lookups = db.memo["lookups"] = Batcher(partial(_read_employees, db))
+        lookups = db.memo["lookups"] = Batcher(partial(_read_employees, db), workers=2)
     view: EmployeeView | None = await lookups.submit(telegram_id)
     return view
 

@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db import Database
@@ -79,21 +79,26 @@ _GIVERS = _EMPLOYEES.where(
 _RECEIVERS_BY_NAME = _EMPLOYEES.where(Employee.username.in_(bindparam("names", expanding=True)))
 _RECEIVERS_BY_ID = _EMPLOYEES.where(Employee.telegram_id.in_(bindparam("ids", expanding=True)))
 _BY_EMPLOYEE_ID = _EMPLOYEES.where(Employee.id.in_(bindparam("ids", expanding=True)))
-_MADE = select(
+# The givers' thanks of the weeks concerned (a few each: the allowance is small), and any
+# thanks the group's messages already made: what is given so far, and what would be a replay.
+_HISTORY = select(
     Thanks.key,
+    Thanks.giver_id,
     Thanks.receiver_id,
+    Thanks.week,
+    Thanks.day,
     Thanks.amount,
     Thanks.paid,
     Thanks.cross_department,
     Thanks.reason,
-).where(Thanks.key.in_(bindparam("keys", expanding=True)))
-_GIVEN = (
-    select(Thanks.giver_id, Thanks.receiver_id, Thanks.week, Thanks.day, func.sum(Thanks.amount))
-    .where(
-        Thanks.giver_id.in_(bindparam("givers", expanding=True)),
-        Thanks.week.in_(bindparam("weeks", expanding=True)),
+).where(
+    or_(
+        and_(
+            Thanks.giver_id.in_(bindparam("givers", expanding=True)),
+            Thanks.week.in_(bindparam("weeks", expanding=True)),
+        ),
+        Thanks.key.in_(bindparam("keys", expanding=True)),
     )
-    .group_by(Thanks.giver_id, Thanks.receiver_id, Thanks.week, Thanks.day)
 )
 _RECORD = insert(Thanks)
 
@@ -144,7 +149,9 @@ async def give(
     )
     batcher = db.memo.get("thanks")
     if batcher is None:
-        batcher = db.memo["thanks"] = Batcher(partial(_give_group, db), GROUP)
+        # PostgreSQL writes two groups at once (row locks keep them apart); SQLite, one.
+        workers = 1 if db.dialect == "sqlite" else 2
+        batcher = db.memo["thanks"] = Batcher(partial(_give_group, db), GROUP, workers)
     result: ThanksResult = await batcher.submit(request)
     return result
 
@@ -164,10 +171,7 @@ async def _give_group(db: Database, requests: Sequence[_Request]) -> list[_Outco
         # Lock the givers first (PostgreSQL, as `directory.lock` does; SQLite runs one writer
         # at a time), so their allowance is read after every thanks of theirs has committed.
         givers = await _employees(connection, _GIVERS, ids=[r.giver for r in requests])
-        made = {
-            row.key: row
-            for row in await connection.execute(_MADE, {"keys": [r.key for r in requests]})
-        }
+        totals, made = await _history(connection, [view.id for view in givers.values()], requests)
         receivers = await _receivers(connection, requests)
         earlier = await _employees(
             connection,
@@ -175,7 +179,6 @@ async def _give_group(db: Database, requests: Sequence[_Request]) -> list[_Outco
             ids=[thanks.receiver_id for thanks in made.values()],
             key=lambda view: view.id,
         )
-        totals = await _totals(connection, [view.id for view in givers.values()], requests)
         outcomes: list[_Outcome] = []
         new: list[tuple[ThanksResult, _Request]] = []
         for request in requests:
@@ -278,18 +281,21 @@ async def _receivers(
     return found
 
 
-async def _totals(
+async def _history(
     connection: AsyncConnection, givers: list[int], requests: Sequence[_Request]
-) -> _Totals:
-    totals = _Totals()
-    if not givers:
-        return totals
+) -> tuple[_Totals, dict[str, Any]]:
+    """What the givers have given so far, and the thanks the requests' keys already made."""
     weeks = sorted({r.week for r in requests})
-    rows = await connection.execute(_GIVEN, {"givers": givers, "weeks": weeks})
-    for giver, receiver, week, day, amount in rows:
-        totals.weeks[(giver, week)] += int(amount)
-        totals.days[(giver, receiver, day)] += int(amount)
-    return totals
+    keys = [r.key for r in requests]
+    totals, made = _Totals(), {}
+    rows = await connection.execute(_HISTORY, {"givers": givers, "weeks": weeks, "keys": keys})
+    counted = {(giver, week) for giver in givers for week in weeks}
+    for row in rows:
+        if (row.giver_id, row.week) in counted:
+            totals.weeks[(row.giver_id, row.week)] += row.amount
+            totals.days[(row.giver_id, row.receiver_id, row.day)] += row.amount
+        made[row.key] = row
+    return totals, {key: made[key] for key in keys if key in made}
 
 
 async def _record(

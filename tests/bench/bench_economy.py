@@ -8,16 +8,17 @@ on the same fake Bot API in the same run, is the yardstick.
     python -m tests.bench.bench_economy --db postgresql # needs TRUCE_BENCH_DATABASE_URL
     python -m tests.bench.bench_economy --latency 0.05   # only: each Bot API call takes 50 ms
 
-By default it measures twice. With an instant Bot API the figures are the CPU cost of an
-update, and the echo bot, which does no I/O at all, sets a ceiling no bot with a database
-reaches. With a round trip like Telegram's (50 ms, a fast one) they are what a running bot
-sustains, handling updates concurrently as `concurrent_updates` does.
+By default it measures with an instant Bot API, where the figures are the CPU cost of an
+update, and with a round trip like Telegram's (50 ms, a fast one), where they are what a
+running bot sustains. Either way 256 updates are in flight, as many as Truce handles at once,
+and each figure is the median of three rounds, the echo bot measured again beside each.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from statistics import median
 
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
@@ -45,8 +46,9 @@ async def echo_rate(count: int, concurrency: int, latency: float) -> float:
     try:
         return await rate(
             count,
-            lambda i: tg.send(person, f"/thanks @someone 1 hello {i}"),
+            lambda i: tg.deliver(person, f"/thanks @someone 1 hello {i}"),
             concurrency=concurrency,
+            warmup=count // 10,
         )
     finally:
         await app.shutdown()
@@ -81,9 +83,11 @@ async def economy_rates(
             def thank(i: int) -> object:
                 giver = givers[i // 4]
                 receiver = receivers[(i // 4 + i % 4) % len(receivers)]
-                return tg.send(giver, f"/thanks @{receiver.username} 1 for the demo {i}")
+                return tg.deliver(giver, f"/thanks @{receiver.username} 1 for the demo {i}")
 
-            thanks_per_second = await rate(count, thank, concurrency=concurrency)
+            thanks_per_second = await rate(
+                count, thank, concurrency=concurrency, warmup=count // 10
+            )
             sent = len(api.calls_to("sendMessage"))
             assert sent >= 2 * count, f"only {sent} messages for {count} thanks"
 
@@ -99,25 +103,29 @@ async def economy_rates(
                 )
 
             def redeem(i: int) -> object:
-                return tg.send(buyers[i // 4], "/redeem coffee")
+                return tg.deliver(buyers[i // 4], "/redeem coffee")
 
-            redemptions_per_second = await rate(count, redeem, concurrency=concurrency)
+            redemptions_per_second = await rate(
+                count, redeem, concurrency=concurrency, warmup=count // 10
+            )
             pending = len(api.calls_to("sendMessage")) - sent
             assert pending >= 2 * count, f"only {pending} messages for {count} redemptions"
         return thanks_per_second, redemptions_per_second
 
 
-# (Bot API round trip in seconds, updates in flight): the bot's own cost with an instant Bot
-# API, then a round trip like Telegram's (tens of milliseconds; 50 ms is a fast one).
-SCENARIOS = [(0.0, 32), (0.05, 64)]
+# Bot API round trips, in seconds: none (what is measured is the bot's own work), then one
+# like Telegram's (tens of milliseconds; 50 ms is a fast one).
+LATENCIES = [0.0, 0.05]
+# Updates in flight: what Truce handles at once (`concurrent_updates(True)` in PTB).
+IN_FLIGHT = 256
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
-    parser.add_argument("-n", "--count", type=int, default=1000, help="updates per measurement")
+    parser.add_argument("-n", "--count", type=int, default=2000, help="updates per measurement")
     parser.add_argument(
-        "-c", "--concurrency", type=int, default=None, help="updates in flight at once (1: serial)"
+        "-c", "--concurrency", type=int, default=IN_FLIGHT, help="updates in flight at once"
     )
     parser.add_argument(
         "--latency",
@@ -125,24 +133,33 @@ async def main() -> None:
         default=None,
         help="seconds each Bot API call takes, as over a network (default: 0, then 0.05)",
     )
+    parser.add_argument(
+        "-r", "--rounds", type=int, default=3, help="measurements of each; the median is shown"
+    )
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    if args.latency is None:
-        scenarios = [(latency, args.concurrency or n) for latency, n in SCENARIOS]
-    else:
-        scenarios = [(args.latency, args.concurrency or SCENARIOS[0][1])]
-    for latency, concurrency in scenarios:
-        echo = await echo_rate(args.count, concurrency, latency)
+    latencies = LATENCIES if args.latency is None else [args.latency]
+    for latency in latencies:
         print(
-            f"{args.count} updates per figure, {concurrency} in flight, "
-            f"Bot API round trip {latency * 1000:.0f} ms"
+            f"{args.count} updates per figure, {args.concurrency} in flight, "
+            f"Bot API round trip {latency * 1000:.0f} ms, median of {args.rounds}"
         )
-        print(f"echo bot: {echo:8.1f} updates/s")
         for kind in kinds:
-            thanks, redemptions = await economy_rates(kind, args.count, concurrency, latency)
+            # The echo bot is measured again beside each figure: the machine's speed drifts.
+            rounds = []
+            for _ in range(args.rounds):
+                echo = await echo_rate(args.count, args.concurrency, latency)
+                thanks, redemptions = await economy_rates(
+                    kind, args.count, args.concurrency, latency
+                )
+                rounds.append((thanks / echo, redemptions / echo, echo, thanks, redemptions))
+            ratio, redemption_ratio, echo, thanks, redemptions = (
+                median(column) for column in zip(*rounds, strict=True)
+            )
             print(
-                f"{kind:10s} thanks: {thanks:7.1f}/s ({thanks / echo:.2f} of echo)   "
-                f"redemptions: {redemptions:7.1f}/s ({redemptions / echo:.2f} of echo)"
+                f"{kind:10s} echo bot: {echo:7.1f}/s   thanks: {thanks:7.1f}/s "
+                f"({ratio:.2f} of echo)   redemptions: {redemptions:6.1f}/s "
+                f"({redemption_ratio:.2f} of echo)"
             )
         print()
 
