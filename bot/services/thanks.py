@@ -73,11 +73,14 @@ _Outcome = ThanksResult | Exception
 
 # Built once: they run for every group.
 _EMPLOYEES = employee_rows().order_by(Employee.id)
-_GIVERS = _EMPLOYEES.where(
-    Employee.telegram_id.in_(bindparam("ids", expanding=True))
+# Givers and receivers, in one query. Everyone in it is locked (PostgreSQL), in id order,
+# before any account is: the order every token action takes, so none can deadlock another.
+_PEOPLE = _EMPLOYEES.where(
+    or_(
+        Employee.telegram_id.in_(bindparam("ids", expanding=True)),
+        Employee.username.in_(bindparam("names", expanding=True)),
+    )
 ).with_for_update(of=Employee, key_share=True)
-_RECEIVERS_BY_NAME = _EMPLOYEES.where(Employee.username.in_(bindparam("names", expanding=True)))
-_RECEIVERS_BY_ID = _EMPLOYEES.where(Employee.telegram_id.in_(bindparam("ids", expanding=True)))
 _BY_EMPLOYEE_ID = _EMPLOYEES.where(Employee.id.in_(bindparam("ids", expanding=True)))
 # The givers' thanks of the weeks concerned (a few each: the allowance is small), and any
 # thanks the group's messages already made: what is given so far, and what would be a replay.
@@ -170,9 +173,8 @@ async def _give_group(db: Database, requests: Sequence[_Request]) -> list[_Outco
         connection = await session.connection()
         # Lock the givers first (PostgreSQL, as `directory.lock` does; SQLite runs one writer
         # at a time), so their allowance is read after every thanks of theirs has committed.
-        givers = await _employees(connection, _GIVERS, ids=[r.giver for r in requests])
+        givers, receivers = await _people(connection, requests)
         totals, made = await _history(connection, [view.id for view in givers.values()], requests)
-        receivers = await _receivers(connection, requests)
         earlier = await _employees(
             connection,
             _BY_EMPLOYEE_ID,
@@ -268,17 +270,24 @@ def _handle(receiver: str | int) -> str | int:
     return receiver.lstrip("@").lower() if isinstance(receiver, str) else receiver
 
 
-async def _receivers(
+async def _people(
     connection: AsyncConnection, requests: Sequence[_Request]
-) -> dict[Any, EmployeeView]:
-    """The people thanked, by @username (lower case, without the @) and by Telegram id."""
-    names = [_handle(r.receiver) for r in requests if isinstance(r.receiver, str)]
-    ids = [r.receiver for r in requests if isinstance(r.receiver, int)]
-    found = await _employees(connection, _RECEIVERS_BY_ID, ids=ids)
-    found |= await _employees(
-        connection, _RECEIVERS_BY_NAME, names=names, key=lambda view: view.username
-    )
-    return found
+) -> tuple[dict[int, EmployeeView], dict[Any, EmployeeView]]:
+    """The givers by Telegram id; the people thanked by @username (lower case, without the @)
+    and by Telegram id."""
+    ids = {r.giver for r in requests} | {
+        r.receiver for r in requests if isinstance(r.receiver, int)
+    }
+    names = {_handle(r.receiver) for r in requests if isinstance(r.receiver, str)}
+    rows = await connection.execute(_PEOPLE, {"ids": sorted(ids), "names": sorted(names)})
+    by_id: dict[int, EmployeeView] = {}
+    by_name: dict[Any, EmployeeView] = {}
+    for view in (employee_view(row) for row in rows):
+        by_id[view.telegram_id] = view
+        if view.username is not None:
+            by_name[view.username] = view
+    givers = {r.giver: by_id[r.giver] for r in requests if r.giver in by_id}
+    return givers, by_name | by_id
 
 
 async def _history(
