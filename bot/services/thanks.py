@@ -33,7 +33,6 @@ from bot.models import Employee, Thanks, utcnow
 from bot.services import ledger
 from bot.services.batching import Batcher
 from bot.services.directory import (
-    EMPLOYEE_WIDTH,
     EmployeeView,
     employee_rows,
     employee_view,
@@ -175,12 +174,7 @@ async def _give_group(db: Database, requests: Sequence[_Request]) -> list[_Outco
         # at a time), so their allowance is read after every thanks of theirs has committed.
         givers, receivers = await _people(connection, requests)
         totals, made = await _history(connection, [view.id for view in givers.values()], requests)
-        earlier = await _employees(
-            connection,
-            _BY_EMPLOYEE_ID,
-            ids=[thanks.receiver_id for thanks in made.values()],
-            key=lambda view: view.id,
-        )
+        earlier = await _receivers_of(connection, made)
         outcomes: list[_Outcome] = []
         new: list[tuple[ThanksResult, _Request]] = []
         for request in requests:
@@ -201,7 +195,7 @@ def _judge(
     givers: dict[Any, EmployeeView],
     receivers: dict[Any, EmployeeView],
     made: dict[str, Any],
-    earlier: dict[Any, EmployeeView],
+    earlier: dict[int, EmployeeView],
     totals: _Totals,
     new: list[tuple[ThanksResult, _Request]],
 ) -> ThanksResult:
@@ -251,18 +245,15 @@ def _judge(
     )
 
 
-async def _employees(
-    connection: AsyncConnection,
-    statement: Any,
-    *,
-    key: Any = lambda view: view.telegram_id,
-    **params: Any,
-) -> dict[Any, EmployeeView]:
-    if not any(params.values()):
+async def _receivers_of(
+    connection: AsyncConnection, made: dict[str, Any]
+) -> dict[int, EmployeeView]:
+    """Who the thanks already made went to, by employee id (replays are rare: often none)."""
+    if not made:
         return {}
-    rows = await connection.execute(statement, params)
-    views = (employee_view(row[:EMPLOYEE_WIDTH]) for row in rows)
-    return {key(view): view for view in views}
+    ids = sorted({thanks.receiver_id for thanks in made.values()})
+    rows = await connection.execute(_BY_EMPLOYEE_ID, {"ids": ids})
+    return {view.id: view for view in map(employee_view, rows)}
 
 
 def _handle(receiver: str | int) -> str | int:
