@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     thanks_pair_daily_cap: int = Field(default=3, gt=0, le=1000)
     redemption_expiry_days: int = Field(default=14, gt=0, le=365)
     mixer_reward: int = Field(default=10, ge=0, le=10_000)
+    # A single /kpi report adds at most this many multiples of the goal's target, and a
+    # repeating goal pays at most this many times per period: no report can mint without bound.
+    goal_report_max_targets: int = Field(default=1, ge=1, le=1000)
+    goal_payouts_per_period: int = Field(default=10, ge=1, le=1000)
     schedule_grace_hours: float = Field(default=12, ge=0, le=24 * 7)
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -190,8 +191,11 @@ class Redemption(Base):
     __tablename__ = "redemptions"
     __table_args__ = (
         CheckConstraint("price >= 0", name="price_not_negative"),
-        CheckConstraint("status IN ('pending', 'approved', 'rejected', 'expired')", name="status"),
+        CheckConstraint(
+            "status IN ('proposed', 'pending', 'approved', 'rejected', 'expired')", name="status"
+        ),
         CheckConstraint("fulfilled_at IS NULL OR status = 'approved'", name="fulfilled_approved"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -204,6 +208,11 @@ class Redemption(Base):
     price: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     note: Mapped[str | None] = mapped_column(String(500))
+    # A department reward asked for by a colleague waits ('proposed') until a lead of the
+    # department or a second colleague backs it: money the whole department earned.
+    backer_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    # How many of the reward are owed (a goal reached several times by one report).
+    quantity: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -256,18 +265,27 @@ class GoalProgress(Base):
     amount: Mapped[int] = mapped_column(Integer)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A voided report no longer counts, and the payouts it caused are reversed.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
 
 
 class GoalAchievement(Base):
-    """The n-th time a goal was reached in a period; unique, so it is paid exactly once."""
+    """Targets `ordinal` .. `ordinal + count - 1` of a goal reached in a period by one report;
+    unique, so each is paid exactly once."""
 
     __tablename__ = "goal_achievements"
-    __table_args__ = (UniqueConstraint("goal_id", "period_key", "ordinal"),)
+    __table_args__ = (
+        UniqueConstraint("goal_id", "period_key", "ordinal"),
+        CheckConstraint("count > 0", name="count_positive"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id"))
     period_key: Mapped[str] = mapped_column(String(16))
     ordinal: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    progress_id: Mapped[int | None] = mapped_column(ForeignKey("goal_progress.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -369,3 +387,14 @@ class MixerWaiting(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("mixer_rounds.id"))
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+
+
+class InboxUpdate(Base):
+    """An update as Telegram sent it, stored before it is confirmed, so a crash loses none."""
+
+    __tablename__ = "inbox_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
