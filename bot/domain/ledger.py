@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.errors import AmountTooLarge, InvalidAmount, ReasonRequired, ReasonTooLong
+from bot.domain.text import visible_text
 
 MAX_REASON_LENGTH = 200
 
@@ -22,7 +23,7 @@ class SystemAccount(StrEnum):
 def parse_amount(text: str, maximum: int) -> int:
     """A whole, positive number of tokens no larger than `maximum`."""
     cleaned = text.strip().removeprefix("+")
-    if not cleaned.isdecimal():
+    if not (cleaned.isascii() and cleaned.isdigit()):
         raise InvalidAmount(value=text[:20])
     if len(cleaned) > len(str(maximum)) + 1:
         raise AmountTooLarge(maximum=maximum)
@@ -40,7 +41,7 @@ def check_amount(amount: int) -> None:
 
 
 def clean_reason(text: str | None) -> str:
-    reason = " ".join((text or "").split())
+    reason = visible_text(text)
     if not reason:
         raise ReasonRequired()
     if len(reason) > MAX_REASON_LENGTH:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.errors import EmptyPain, TextTooLong
+from bot.domain.text import visible_text
 
 TOPICS = 8  # mixer.topic.1 .. mixer.topic.8 in the catalogs
 PROMPTS = 10  # mixer.prompt.1 .. mixer.prompt.10
@@ -24,7 +25,7 @@ def prompt_for(period: str, group_index: int) -> int:
 
 
 def clean_pain(text: str | None) -> str:
-    pain = " ".join((text or "").split())
+    pain = visible_text(text)
     if not pain:
         raise EmptyPain()
     if len(pain) > MAX_PAIN:

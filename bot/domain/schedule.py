@@ -68,10 +68,18 @@ def parse_time(text: str) -> int:
     return int(match[1]) * 60 + int(match[2])
 
 
+# The longest IANA name is under 40 characters; a longer text is no zone, and checking it
+# would make ZoneInfo open a file of that name.
+MAX_TIMEZONE = 64
+
+
 def parse_timezone(text: str) -> str:
+    name = text.strip()
+    if not name or len(name) > MAX_TIMEZONE or not name.isascii():
+        raise UnknownTimezone(value=text[:40])
     try:
-        ZoneInfo(text.strip())
-    except (ZoneInfoNotFoundError, ValueError):
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise UnknownTimezone(value=text[:40]) from None
     return text.strip()
 
