@@ -89,4 +89,12 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(onboarding.choose_department, pattern=r"^dept:"))
     app.add_handler(CallbackQueryHandler(onboarding.choose_language, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(unknown_button))
+    # Last in its group: only what no handler above took. In a group chat plain talk is left
+    # alone; in private nobody is met with silence.
+    app.add_handler(
+        MessageHandler(
+            PRIVATE & filters.UpdateType.MESSAGE & (filters.TEXT | filters.COMMAND),
+            onboarding.not_understood,
+        )
+    )
     app.add_error_handler(on_error)

@@ -72,6 +72,15 @@ async def show_help(update: Update, context: TruceContext) -> None:
     await update.effective_message.reply_text(help_text(context.lang, role))
 
 
+async def not_understood(update: Update, context: TruceContext) -> None:
+    """Text or a command the bot has no answer for, in private: point to /help, never silence."""
+    command = bool(update.effective_message and (update.effective_message.text or "")[:1] == "/")
+    key = "fallback.unknown_command" if command else "fallback.plain_text"
+    if context.actor is None:
+        key = "fallback.not_joined"
+    await reply(update, context, key)
+
+
 async def language(update: Update, context: TruceContext) -> None:
     """Switch the language with `/lang en`, or offer both as buttons."""
     actor = context.require(Role.EMPLOYEE)
