@@ -17,8 +17,13 @@ from bot.services import tokens as token_service
 async def me(update: Update, context: TruceContext) -> None:
     """Show the caller's department, role, balances and latest movements."""
     actor = context.require(Role.EMPLOYEE)
-    summary = await token_service.summary(context.db, actor.telegram_id)
     lang, tz = context.lang, context.tz
+    summary = await token_service.summary(
+        context.db,
+        actor.telegram_id,
+        allowance=context.settings.thanks_weekly_allowance,
+        tz=tz,
+    )
     lines = [
         context.t(
             "me.header",
@@ -32,6 +37,9 @@ async def me(update: Update, context: TruceContext) -> None:
             department=department_name(lang, actor.department),
             amount=tokens(lang, summary.department_balance),
         ),
+        context.t("me.thanks_left", amount=tokens(lang, summary.thanks_left))
+        if summary.thanks_left
+        else context.t("me.thanks_used_up"),
     ]
     if summary.recent:
         lines += ["", context.t("me.recent")]
@@ -44,6 +52,8 @@ async def me(update: Update, context: TruceContext) -> None:
             )
             for line in summary.recent
         ]
+    elif summary.department_balance:
+        lines += ["", context.t("me.no_history_of_your_own")]
     else:
         lines += ["", context.t("me.no_history")]
     active = await goals.active_goals(context.db, tz)

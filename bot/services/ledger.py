@@ -32,6 +32,7 @@ class HistoryLine:
     amount: int
     kind: str
     reason: str
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,10 @@ async def post(
         if account_id == from_account:
             debited = await connection.execute(_DEBIT, {"account": from_account, "amount": amount})
             if debited.rowcount != 1:
-                raise InsufficientTokens()
+                balance = await connection.scalar(
+                    select(Account.balance).where(Account.id == from_account)
+                )
+                raise InsufficientTokens(has=int(balance or 0), needs=amount)
         else:
             await connection.execute(_CREDIT, {"account": to_account, "amount": amount})
     return TransferResult(transfer_id, amount, replayed=False)
@@ -249,6 +253,7 @@ async def history(session: AsyncSession, account_id: int, limit: int = 5) -> lis
             amount=t.amount if t.to_account_id == account_id else -t.amount,
             kind=t.kind,
             reason=t.reason,
+            key=t.idempotency_key,
         )
         for t in rows.scalars()
     ]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.domain.errors import UnknownTarget
 from bot.domain.ledger import SystemAccount, clean_reason
+from bot.domain.periods import week_start
 from bot.domain.roles import Role, require
-from bot.models import Account
+from bot.models import Account, Redemption, Thanks, utcnow
 from bot.services import ledger
 from bot.services.directory import (
     DepartmentView,
@@ -30,6 +33,7 @@ class Summary:
     balance: int
     department_balance: int
     recent: list[HistoryLine]
+    thanks_left: int
 
 
 @dataclass(frozen=True)
@@ -55,17 +59,62 @@ async def department_account(session: AsyncSession, department_id: int) -> Accou
     return account
 
 
-async def summary(db: Database, telegram_id: int, recent: int = 5) -> Summary:
+_RESERVATION = re.compile(r"redemption:(\d+):reserve")
+# What a reservation became once its redemption was settled, as /me tells it.
+_SETTLED = {
+    "approved": "reserve_spent",
+    "rejected": "reserve_refunded",
+    "expired": "reserve_refunded",
+}
+
+
+async def summary(
+    db: Database,
+    telegram_id: int,
+    *,
+    allowance: int = 0,
+    tz: ZoneInfo | None = None,
+    recent: int = 5,
+) -> Summary:
+    """Balances, the latest movements (a reservation says what became of it) and the thanks
+    the person may still give this week (in `tz`), out of a weekly `allowance`."""
     async with db.read() as session:
         employee = await require_employee(session, telegram_id)
         own = await employee_account(session, employee.id)
         department = await department_account(session, employee.department.id)
+        given = (
+            await session.scalar(
+                select(func.coalesce(func.sum(Thanks.amount), 0)).where(
+                    Thanks.giver_id == employee.id, Thanks.week == week_start(utcnow(), tz)
+                )
+            )
+            if tz is not None
+            else allowance
+        )
+        lines = await ledger.history(session, own.id, recent)
         return Summary(
             employee=employee,
             balance=own.balance,
             department_balance=department.balance,
-            recent=await ledger.history(session, own.id, recent),
+            recent=await _with_outcomes(session, lines),
+            thanks_left=max(allowance - int(given or 0), 0),
         )
+
+
+async def _with_outcomes(session: AsyncSession, lines: list[HistoryLine]) -> list[HistoryLine]:
+    """Reservations relabelled as spent or refunded once their redemption was settled."""
+    reserved = {
+        int(match[1]): line
+        for line in lines
+        if line.kind == "reserve" and (match := _RESERVATION.fullmatch(line.key))
+    }
+    if not reserved:
+        return lines
+    rows = await session.execute(
+        select(Redemption.id, Redemption.status).where(Redemption.id.in_(reserved))
+    )
+    outcome = {reserved[rid].key: _SETTLED[status] for rid, status in rows if status in _SETTLED}
+    return [replace(line, kind=outcome.get(line.key, line.kind)) for line in lines]
 
 
 async def grant(
