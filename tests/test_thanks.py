@@ -59,7 +59,7 @@ async def test_thanks_across_departments_pay_double_and_both_people_hear_in_thei
     answer = await company.send(ALICE, "/thanks @boris 2 helped with the pitch deck")
 
     assert said(answer, ALICE.id) == (
-        "🙏 Alice thanked Boris: 4 tokens (×2 across departments!) — helped with the pitch deck\n"
+        "🙏 You thanked Boris: 4 tokens (×2 across departments!) — helped with the pitch deck\n"
         "You can still give 3 tokens this week."
     )
     assert said(answer, BORIS.id) == (
@@ -77,7 +77,7 @@ async def test_thanks_within_ones_own_department_pay_just_the_amount_given(
     answer = await company.send(ALICE, "/thanks @carol 2 closed the deal")
 
     assert said(answer, ALICE.id) == (
-        "🙏 Alice thanked Carol: 2 tokens — closed the deal\nYou can still give 3 tokens this week."
+        "🙏 You thanked Carol: 2 tokens — closed the deal\nYou can still give 3 tokens this week."
     )
     assert said(answer, CAROL.id) == "🙏 Alice thanked you: 2 tokens — closed the deal"
     assert await balance(db, CAROL) == 2
@@ -86,7 +86,7 @@ async def test_thanks_within_ones_own_department_pay_just_the_amount_given(
 async def test_thanks_without_an_amount_give_one_token(company: Telegram, db: Database) -> None:
     answer = await company.send(ALICE, "/thanks @Carol for the coffee")
 
-    assert "Alice thanked Carol: 1 token — for the coffee" in said(answer, ALICE.id)
+    assert "You thanked Carol: 1 token — for the coffee" in said(answer, ALICE.id)
     assert "You can still give 4 tokens this week." in said(answer, ALICE.id)
     assert await balance(db, CAROL) == 1
 
@@ -97,7 +97,7 @@ async def test_a_russian_giver_is_answered_in_russian_and_an_english_receiver_he
     answer = await company.send(BORIS, "/thanks @alice спасибо за лиды")
 
     assert said(answer, BORIS.id) == (
-        "🙏 Boris → Alice: спасибо, 2 токена (×2 за благодарность другому отделу!)"
+        "🙏 Alice получает от вас 2 токена (×2 за благодарность другому отделу!)"
         " — спасибо за лиды\nНа этой неделе можно подарить ещё 4 токена."
     )
     assert said(answer, ALICE.id) == (
@@ -114,7 +114,7 @@ async def test_a_configured_multiplier_sets_the_cross_department_bonus_but_not_t
 
     assert "6 tokens (×3 across departments!)" in said(across, ALICE.id)
     assert "6 токенов (×3 за благодарность другому отделу!)" in said(across, BORIS.id)
-    assert "Alice thanked Carol: 2 tokens — great launch" in said(within, ALICE.id)
+    assert "You thanked Carol: 2 tokens — great launch" in said(within, ALICE.id)
     assert (await balance(db, BORIS), await balance(db, CAROL)) == (6, 2)
 
 
@@ -240,7 +240,7 @@ async def test_one_giver_can_thank_the_same_person_at_most_three_a_day(
     assert said(refused) == "You can give this person at most 3 thanks a day; 0 left today."
     assert await books(db) == before
     other = await company.send(ALICE, "/thanks @boris 1 launch")  # the allowance still has 2
-    assert "Alice thanked Boris" in said(other, ALICE.id)
+    assert "You thanked Boris" in said(other, ALICE.id)
 
 
 async def test_a_russian_giver_over_the_daily_cap_is_told_in_russian(
@@ -314,7 +314,7 @@ async def test_thanks_given_last_week_do_not_count_against_this_weeks_allowance(
 
     answer = await company.send(ALICE, "/thanks @boris 3 fresh week")
 
-    assert "Alice thanked Boris: 6 tokens" in said(answer, ALICE.id)
+    assert "You thanked Boris: 6 tokens" in said(answer, ALICE.id)
     assert "You can still give 2 tokens this week." in said(answer, ALICE.id)
 
 
@@ -441,8 +441,63 @@ async def test_editing_a_thanks_already_given_neither_gives_again_nor_claims_the
     )
 
     reply = company.last_message(ALICE.id)["text"]
-    assert "Alice thanked Boris: 2 tokens" in reply and "Carol" not in reply
+    assert "You thanked Boris: 2 tokens" in reply and "Carol" not in reply
     assert "You can still give 4 tokens this week." in reply
     assert [m for m in company.api.sent(CAROL.id) if "thanked you" in m["text"]] == []
     transfers, balances, left = await books(db)
     assert (transfers, balances, left) == (1, [0, 2, 0], 4)
+
+
+# -- several people at once --------------------------------------------------------------------
+
+
+async def test_thanks_naming_two_people_thanks_each_from_the_allowance(
+    company: Telegram, db: Database
+) -> None:
+    answer = await company.send(ALICE, "/thanks @carol @boris 1 for the launch")
+
+    assert "You thanked Carol: 1 token — for the launch" in said(answer, ALICE.id)
+    assert "You thanked Boris: 2 tokens (×2 across departments!) — for the launch" in said(
+        answer, ALICE.id
+    )
+    assert said(answer, CAROL.id) == "🙏 Alice thanked you: 1 token — for the launch"
+    assert (await balance(db, BORIS), await balance(db, CAROL)) == (2, 1)
+    assert await thanks.allowance_left(db, ALICE.id, DEFAULT_RULES, MOSCOW) == 3
+
+
+async def test_naming_someone_unknown_among_several_thanks_nobody(
+    company: Telegram, db: Database
+) -> None:
+    before = await books(db)
+
+    answer = await company.send(ALICE, "/thanks @carol @nobody 1 for the launch")
+
+    assert said(answer) == "I don't know @nobody yet: they need to send me /start first."
+    assert await books(db) == before
+
+
+async def test_several_people_beyond_the_allowance_are_refused_before_anyone_is_thanked(
+    company: Telegram, db: Database
+) -> None:
+    before = await books(db)
+
+    answer = await company.send(ALICE, "/thanks @carol @boris 3 for the launch")
+
+    assert said(answer) == "You have 5 of your 5 thanks left this week; it renews on Monday."
+    assert await books(db) == before
+
+
+async def test_the_same_person_named_twice_is_thanked_once(company: Telegram, db: Database) -> None:
+    await company.send(ALICE, "/thanks @carol @Carol 1 twice over")
+
+    assert await balance(db, CAROL) == 1
+
+
+async def test_an_edited_thanks_to_several_people_pays_nobody_twice(
+    company: Telegram, db: Database
+) -> None:
+    text = "/thanks @carol @boris 1 for the launch"
+    await company.app.process_update(command_update(company, ALICE, text, 777))
+    await company.app.process_update(command_update(company, ALICE, text, 777, edited=True))
+
+    assert (await balance(db, BORIS), await balance(db, CAROL)) == (2, 1)

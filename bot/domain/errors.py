@@ -35,6 +35,10 @@ class UnknownDepartment(TruceError):
     key = "error.unknown_department"
 
 
+class TooManyReceivers(TruceError):
+    key = "error.too_many_receivers"
+
+
 class InsufficientTokens(TruceError):
     key = "error.insufficient_tokens"
 

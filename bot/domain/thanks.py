@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.domain.errors import AllowanceExceeded, PairCapReached, UsageError
+from bot.domain.errors import AllowanceExceeded, PairCapReached, TooManyReceivers, UsageError
 from bot.domain.ledger import clean_reason, parse_amount
 
 # Anything written like a number (even a wrong one: -1, −1, 2.5, .5) is meant as the amount,
@@ -13,23 +13,34 @@ from bot.domain.ledger import clean_reason, parse_amount
 _NUMBER_LIKE = re.compile(r"[+\-−]?[.,]?\d[\d.,]*")
 
 
+# One /thanks may name several people; each counts against the allowance on its own.
+MAX_RECEIVERS = 10
+
+
 @dataclass(frozen=True)
 class ThanksRequest:
-    receiver: str | None  # "@username"; None when the command replies to someone
+    receivers: tuple[str, ...]  # "@username"s in the order named; empty when replying to someone
     amount: int
     reason: str
 
 
 def parse_thanks(args: list[str], *, replying: bool, maximum: int) -> ThanksRequest:
-    """`/thanks @user 2 reason`, `/thanks @user reason` (1 token), or either form as a reply."""
+    """`/thanks @user 2 reason`, `/thanks @carl @olga 1 reason` (each named person thanked),
+    `/thanks @user reason` (1 token), or `/thanks 2 reason` as a reply."""
     rest = list(args)
-    receiver = rest.pop(0) if rest and rest[0].startswith("@") else None
-    if receiver is None and not replying:
+    receivers: list[str] = []
+    while rest and rest[0].startswith("@"):
+        handle = rest.pop(0)
+        if handle.casefold() not in {named.casefold() for named in receivers}:
+            receivers.append(handle)
+    if not receivers and not replying:
         raise UsageError(usage="usage.thanks")
+    if len(receivers) > MAX_RECEIVERS:
+        raise TooManyReceivers(maximum=MAX_RECEIVERS)
     amount = 1
     if rest and _NUMBER_LIKE.fullmatch(rest[0]):
         amount = parse_amount(rest.pop(0), maximum)
-    return ThanksRequest(receiver, amount, clean_reason(" ".join(rest)))
+    return ThanksRequest(tuple(receivers), amount, clean_reason(" ".join(rest)))
 
 
 @dataclass(frozen=True)

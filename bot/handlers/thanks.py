@@ -34,48 +34,72 @@ def replied_to(message: Message) -> User | None:
 
 
 async def give_thanks(update: Update, context: TruceContext) -> None:
-    """Thank a colleague: `/thanks @user 2 reason`, or `/thanks 2 reason` as a reply."""
-    context.require(Role.EMPLOYEE)
+    """Thank colleagues: `/thanks @user 2 reason`, `/thanks @carl @olga 1 reason`, or
+    `/thanks 2 reason` as a reply."""
+    actor = context.require(Role.EMPLOYEE)
     message, chat = update.effective_message, update.effective_chat
-    assert message is not None and chat is not None and update.effective_user is not None
+    assert message is not None and chat is not None
     replied = replied_to(message)
     request = parse_thanks(
         context.args or [],
         replying=replied is not None,
         maximum=context.settings.thanks_weekly_allowance,
     )
-    if request.receiver is None:
+    receivers: list[str | int] = list(request.receivers)
+    if not receivers:
         assert replied is not None
         if replied.is_bot:
             raise ThanksToBot()
         if await directory.find(context.db, replied.id) is None:
             raise UnknownUser(name=replied.first_name)
-    result = await thanks.give(
-        context.db,
-        giver_telegram_id=update.effective_user.id,
-        receiver=request.receiver if request.receiver is not None else replied.id,  # type: ignore[union-attr]
-        amount=request.amount,
-        reason=request.reason,
-        key=f"{chat.id}:{message.message_id}",
-        rules=rules(context),
-        tz=context.tz,
-    )
+        receivers = [replied.id]
+    elif len(receivers) > 1:
+        # Several people at once: all of them known, and the allowance enough for all, before
+        # anyone is thanked, so a typo in one name does not leave the others half done.
+        await thanks.check_several(
+            context.db,
+            giver_telegram_id=actor.telegram_id,
+            receivers=request.receivers,
+            amount=request.amount,
+            rules=rules(context),
+            tz=context.tz,
+        )
+    key = f"{chat.id}:{message.message_id}"
+    for index, receiver in enumerate(receivers):
+        result = await thanks.give(
+            context.db,
+            giver_telegram_id=actor.telegram_id,
+            receiver=receiver,
+            amount=request.amount,
+            reason=request.reason,
+            key=key if index == 0 else f"{key}:{index}",
+            rules=rules(context),
+            tz=context.tz,
+        )
+        await _tell(message, context, result, private=chat.type == ChatType.PRIVATE)
+
+
+async def _tell(
+    message: Message, context: TruceContext, result: thanks.ThanksResult, *, private: bool
+) -> None:
+    """The giver's confirmation (in private, "you"), and the receiver's notice."""
     lang = context.lang
     multiplier = context.settings.thanks_cross_multiplier
     bonus = (
         context.t("thanks.cross_bonus", multiplier=multiplier) if result.cross_department else ""
     )
-    text = context.t(
-        "thanks.given",
-        giver=escape(result.giver.first_name),
-        receiver=escape(result.receiver.first_name),
-        amount=tokens(lang, result.paid),
-        reason=escape(result.reason),
-        bonus=bonus,
-    )
-    if chat.type == ChatType.PRIVATE:
+    params = {
+        "receiver": escape(result.receiver.first_name),
+        "amount": tokens(lang, result.paid),
+        "reason": escape(result.reason),
+        "bonus": bonus,
+    }
+    if private:
+        text = context.t("thanks.given_by_you", **params)
         left = context.t("thanks.allowance_left", left=tokens(lang, result.allowance_left))
         text = f"{text}\n{left}"
+    else:
+        text = context.t("thanks.given", giver=escape(result.giver.first_name), **params)
     answer = message.reply_text(text, parse_mode="HTML")
     if result.replayed:
         await answer

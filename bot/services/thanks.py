@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db import Database
 from bot.domain.errors import (
+    AllowanceExceeded,
     NotRegistered,
     ReceiverPaused,
     ThanksToSelf,
@@ -36,6 +37,7 @@ from bot.services.directory import (
     EmployeeView,
     employee_rows,
     employee_view,
+    find_by_username,
     require_employee,
 )
 
@@ -117,6 +119,25 @@ async def allowance_left(
             )
         )
     return max(rules.weekly_allowance - int(used or 0), 0)
+
+
+async def check_several(
+    db: Database,
+    *,
+    giver_telegram_id: int,
+    receivers: Sequence[str],
+    amount: int,
+    rules: ThanksRules,
+    tz: ZoneInfo,
+) -> None:
+    """Before thanking several people at once: everyone named is known, and what is left of the
+    giver's allowance covers all of them."""
+    async with db.read() as session:
+        for handle in receivers:
+            await find_by_username(session, handle)  # UnknownUser names the first one missing
+    left = await allowance_left(db, giver_telegram_id, rules, tz)
+    if amount * len(receivers) > left:
+        raise AllowanceExceeded(left=left, allowance=rules.weekly_allowance)
 
 
 async def give(
