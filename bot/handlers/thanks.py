@@ -64,7 +64,7 @@ async def give_thanks(update: Update, context: TruceContext) -> None:
             rules=rules(context),
             tz=context.tz,
         )
-    key = f"{chat.id}:{message.message_id}"
+    request_id = f"{chat.id}:{message.message_id}"
     for index, receiver in enumerate(receivers):
         result = await thanks.give(
             context.db,
@@ -72,7 +72,7 @@ async def give_thanks(update: Update, context: TruceContext) -> None:
             receiver=receiver,
             amount=request.amount,
             reason=request.reason,
-            key=key if index == 0 else f"{key}:{index}",
+            key=request_id if index == 0 else f"{request_id}:{index}",
             rules=rules(context),
             tz=context.tz,
         )
