@@ -4,6 +4,12 @@ A tick every minute looks at each schedule: a post whose time has come is claime
 period (a unique row, so it happens at most once per period, across restarts and across two
 bots on one database), sent, and marked done. A post missed while the bot was down is sent
 when it comes back if it is still within the grace window, and skipped with a log line if not.
+
+Each message of a run is claimed before it is sent and settled ('sent' or 'failed') as soon as
+Telegram answers. A run cut off by a crash is resumed by the next tick that holds the job's
+lock (see `schedule.exclusive`): it skips the settled messages and sends the claimed ones
+again. So everyone gets their message, and what can arrive twice is at most the messages in
+flight when the process died: one for a chat post, `SEND_CONCURRENCY` for the mixer's intros.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from bot.i18n import t
 from bot.services import company, digest, mixer, schedule, shop
 
 log = logging.getLogger(__name__)
+# Intros sent at once. Also the most that a crash can make arrive twice: each one is between
+# its claim and its settling only while it holds one of these places.
 SEND_CONCURRENCY = 10
 MAX_ATTEMPTS = 5
 
@@ -55,7 +63,8 @@ async def expire_redemptions(context: TruceContext) -> None:
 async def send_once(
     context: TruceContext, run: schedule.Run, recipient: int, send: Callable[[], Awaitable[Any]]
 ) -> bool:
-    """Send one message of a run unless it was claimed before; keep going after RetryAfter."""
+    """Send one message of a run unless Telegram has answered for it already (in this run or
+    before a crash); keep going after RetryAfter, and settle it the moment Telegram answers."""
     if not await schedule.claim_delivery(context.db, run.id, recipient):
         return False
     ok = False
@@ -92,7 +101,7 @@ async def run_mixer(context: TruceContext, run: schedule.Run, due: datetime, tz:
         )
         await send_once(context, run, chat_id, lambda: bot.send_message(chat_id, text))
     gate = asyncio.Semaphore(SEND_CONCURRENCY)
-    done = await schedule.claimed(context.db, run.id)
+    done = await schedule.settled(context.db, run.id)
 
     async def intro(person: Any, group: mixer.GroupView | None) -> None:
         if person.telegram_id in done:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.db import Database
 from bot.domain.mixer import topic_for
@@ -265,11 +265,11 @@ async def test_a_flood_wait_on_the_digest_chart_does_not_post_the_digest_text_tw
     assert digests(company.api) == (1, 1)
 
 
-async def test_a_mixer_run_cut_off_half_way_resumes_without_sending_anyone_a_second_intro(
+async def test_a_mixer_run_cut_off_half_way_resumes_and_sends_the_intro_that_was_in_flight(
     company: Telegram, db: Database
 ) -> None:
-    """The state a crash leaves: the round planned, the chat and one pair's messages claimed
-    (Alice's sent, Boris's cut off while sending), the run still running."""
+    """The state a crash leaves: the round planned, the chat's announcement and Alice's intro
+    sent, Boris's claimed but cut off before Telegram answered, the run still running."""
     view = await mixer.plan_round(db, "2026-W10")
     first_pair = {p.telegram_id for p in view.groups[0].members}
     assert first_pair == {ALICE.id, BORIS.id}
@@ -287,20 +287,40 @@ async def test_a_mixer_run_cut_off_half_way_resumes_without_sending_anyone_a_sec
 
     await tick(company, MONDAY + timedelta(minutes=20))  # the bot is back
 
-    assert intros(company.api, ALICE) == [] and intros(company.api, BORIS) == []
-    assert announcements(company.api) == []
-    assert intro_counts(company.api, (CAROL, DMITRY)) == each(1, (CAROL, DMITRY))
-    assert partner(intros(company.api, CAROL)[0]) == DMITRY.id  # the round planned before
+    assert intros(company.api, ALICE) == []  # hers had gone out before the crash
+    assert announcements(company.api) == []  # and so had the chat's
+    assert intro_counts(company.api, (BORIS, CAROL, DMITRY)) == each(1, (BORIS, CAROL, DMITRY))
+    assert partner(intros(company.api, BORIS)[0]) == ALICE.id  # the round planned before
+    assert partner(intros(company.api, CAROL)[0]) == DMITRY.id
     async with db.read() as session:
         status = await session.scalar(
             select(ScheduledRun.status).where(ScheduledRun.period == "2026-W10")
         )
+        left = await session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.status == "claimed")
+        )
     assert status == "done"
+    assert left == 0
 
     await tick(company, MONDAY + timedelta(minutes=21))
 
-    assert intro_counts(company.api, (CAROL, DMITRY)) == each(1, (CAROL, DMITRY))
+    assert intro_counts(company.api, (BORIS, CAROL, DMITRY)) == each(1, (BORIS, CAROL, DMITRY))
     assert intros(company.api, ALICE) == []
+
+
+async def test_a_digest_cut_off_before_telegram_answered_is_posted_when_the_bot_is_back(
+    company: Telegram, db: Database
+) -> None:
+    async with db.transaction() as session:
+        run = ScheduledRun(job="digest", period="2026-W10", due_at=FRIDAY, status="running")
+        session.add(run)
+        await session.flush()
+        session.add(Delivery(run_id=run.id, recipient=CHAT, status="claimed"))
+
+    await tick(company, FRIDAY + timedelta(minutes=10))
+    await tick(company, FRIDAY + timedelta(minutes=11))
+
+    assert digests(company.api) == (1, 1)
 
 
 @pytest.mark.parametrize("api", [30], indirect=True)  # Telegram's broadcast limit

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from zlib import crc32
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text, update
+from sqlalchemy import make_url, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import Database
@@ -19,6 +19,11 @@ from bot.domain.roles import Role, require
 from bot.domain.schedule import Slot
 from bot.models import Delivery, Schedule, ScheduledRun, Setting, utcnow
 from bot.services.directory import require_employee
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 MIXER, DIGEST, MONTHLY = "mixer", "digest", "monthly_digest"
@@ -105,6 +110,11 @@ async def set_timezone(db: Database, *, actor_telegram_id: int, name: str) -> No
 async def claim(db: Database, job: str, period: str, due: datetime, *, late: bool) -> Run | None:
     """Start the run of `job` for `period`, or resume one that stopped half-way.
 
+    Called only while holding `exclusive(db, job)`: the process that started a run holds that
+    lock until the run is done, so a run still 'running' here belongs to no live process (it
+    died, or its runner raised) and is resumed. It is resumed even after the grace window:
+    some people have had their message, and the others are owed theirs.
+
     Returns None when the period's run is done or was skipped. A `late` post that was never
     started is recorded as skipped instead, so it is logged and left alone once.
     """
@@ -141,26 +151,41 @@ async def finish(db: Database, run_id: int) -> None:
 
 
 async def claim_delivery(db: Database, run_id: int, recipient: int) -> bool:
-    """Claim the run's message to `recipient`; False if it was claimed before (sent or not).
+    """Claim the run's message to `recipient` before it is sent; False once it is settled.
 
-    A message is claimed before it is sent, so a run resumed after a crash never sends it again:
-    at most once, never twice.
+    A message is settled when Telegram has answered for it: 'sent', or 'failed' (blocked, no
+    chat). One left 'claimed' was on its way when the process running the run died, so the
+    resumed run sends it again: nobody goes without their message, and only the messages in
+    flight at the crash (at most the number of concurrent sends) can arrive twice.
     """
     try:
         async with db.transaction() as session:
             session.add(Delivery(run_id=run_id, recipient=recipient, status="claimed"))
         return True
     except IntegrityError:
-        return False
+        async with db.read() as session:
+            status = await session.scalar(
+                select(Delivery.status).where(
+                    Delivery.run_id == run_id, Delivery.recipient == recipient
+                )
+            )
+        return status == "claimed"
 
 
-async def claimed(db: Database, run_id: int) -> set[int]:
+async def settled(db: Database, run_id: int) -> set[int]:
+    """The recipients of the run whose message Telegram has answered for, sent or refused."""
     async with db.read() as session:
-        rows = await session.scalars(select(Delivery.recipient).where(Delivery.run_id == run_id))
+        rows = await session.scalars(
+            select(Delivery.recipient).where(
+                Delivery.run_id == run_id, Delivery.status.in_(("sent", "failed"))
+            )
+        )
         return set(rows)
 
 
 async def delivered(db: Database, run_id: int, recipient: int, ok: bool) -> None:
+    """Settle the message as soon as Telegram has answered, one at a time: a crash can only
+    repeat the messages whose answer had not been recorded yet."""
     async with db.transaction() as session:
         await session.execute(
             update(Delivery)
@@ -173,8 +198,12 @@ async def delivered(db: Database, run_id: int, recipient: int, ok: bool) -> None
 async def exclusive(db: Database, job: str) -> AsyncIterator[bool]:
     """Hold the right to run `job`: yields False if another bot instance holds it now.
 
-    On PostgreSQL it is a session advisory lock, so two bots on one database never run the same
-    post at once, and a bot that dies releases it. SQLite serves one process: a local lock.
+    It is held from claiming a run until the run is finished, and it dies with its holder, so
+    a run left 'running' while nobody holds it is a crashed one, safe to resume. On PostgreSQL
+    it is a session advisory lock: two bots on one database (on any machines) never run the
+    same post at once. On SQLite it is a lock in this process and, for another process on the
+    same file, an exclusive `flock` on a file beside the database, which the kernel releases
+    when its process dies, `kill -9` included.
     """
     if db.dialect != "postgresql":
         lock = db.local_locks.setdefault(job, asyncio.Lock())
@@ -182,7 +211,8 @@ async def exclusive(db: Database, job: str) -> AsyncIterator[bool]:
             yield False
             return
         async with lock:
-            yield True
+            with _file_lock(db, job) as held:
+                yield held
         return
     key = crc32(f"truce:{job}".encode())
     async with db.engine.connect() as conn:
@@ -194,3 +224,23 @@ async def exclusive(db: Database, job: str) -> AsyncIterator[bool]:
             if held:
                 await conn.scalar(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 await conn.commit()
+
+
+@contextmanager
+def _file_lock(db: Database, job: str) -> Iterator[bool]:
+    """An exclusive, non-blocking `flock` on `<database file>-<job>.lock`; True without a file
+    (an in-memory database) or without `flock` (Windows), where one process is all there is."""
+    database = make_url(db.url).database
+    if fcntl is None or not database or database == ":memory:":
+        yield True
+        return
+    with open(f"{database}-{job}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
