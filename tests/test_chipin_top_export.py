@@ -262,6 +262,24 @@ async def test_an_admin_gets_the_journal_as_a_csv_document(company: Telegram, db
     assert journal[2]["reason"] == '\'=HYPERLINK("http://evil")'
 
 
+@pytest.mark.parametrize(
+    ("argument", "answer"),
+    [
+        ("garbage", "“garbage” is not a date: write it like 2026-11-01."),
+        ("2026-13-01", "“2026-13-01” is not a date: write it like 2026-11-01."),
+        ("２０２６-11-01", "“２０２６-11-01” is not a date: write it like 2026-11-01."),
+        ("2026-11-01 more", "Usage: /export for the whole journal"),
+    ],
+)
+async def test_export_with_a_bad_date_says_so_and_sends_nothing(
+    company: Telegram, argument: str, answer: str
+) -> None:
+    reply = said(await company.send(ALICE, f"/export {argument}"))
+
+    assert reply.startswith(answer)
+    assert company.api.calls_to("sendDocument") == []
+
+
 async def test_exporting_is_refused_to_someone_who_is_not_an_admin(company: Telegram) -> None:
     answer = await company.send(BORIS, "/export")
 

@@ -35,6 +35,10 @@ class UnknownDepartment(TruceError):
     key = "error.unknown_department"
 
 
+class BadDate(TruceError):
+    key = "error.bad_date"
+
+
 class TooManyReceivers(TruceError):
     key = "error.too_many_receivers"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.errors import BadDate
+
 
 def local_day(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
@@ -43,3 +45,13 @@ def period_start(period: str, moment: datetime, tz: ZoneInfo) -> datetime | None
     else:
         return None
     return datetime.combine(day, time.min, tzinfo=tz)
+
+
+def parse_date(text: str) -> date:
+    """A calendar day written as 2026-11-01; anything else is refused with what was written."""
+    try:
+        if len(text) != 10 or not text.isascii():
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadDate(value=text[:20]) from None

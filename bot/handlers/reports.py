@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 from babel.numbers import format_decimal
 from telegram import InputFile, Update
 
-from bot.domain.periods import period_start
+from bot.domain.errors import UsageError
+from bot.domain.periods import parse_date, period_start
 from bot.domain.roles import Role
 from bot.handlers.common import TruceContext, escape
 from bot.handlers.goals import goal_line
@@ -62,9 +63,16 @@ async def top(update: Update, context: TruceContext) -> None:
 
 
 async def export(update: Update, context: TruceContext) -> None:
-    """Admins: the whole journal as a CSV file."""
+    """Admins: the journal as a CSV file, whole or (`/export 2026-11-01`) from a day on."""
     context.require(Role.ADMIN)
-    text = await reports.export_csv(context.db)
+    args = context.args or []
+    if len(args) > 1:
+        raise UsageError(usage="usage.export")
+    since = None
+    if args:
+        day = parse_date(args[0])
+        since = datetime.combine(day, time.min, tzinfo=context.tz)
+    text = await reports.export_csv(context.db, since=since)
     assert update.effective_message is not None
     stamp = datetime.now(context.tz).strftime("%Y-%m-%d")
     await update.effective_message.reply_document(
