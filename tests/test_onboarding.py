@@ -199,6 +199,15 @@ async def test_help_adds_the_admin_commands_for_an_admin(tg: Telegram) -> None:
         assert command in text
 
 
+async def test_help_in_a_group_shows_an_admin_only_what_everyone_may_do(tg: Telegram) -> None:
+    await join(tg, ALICE, "sales")
+
+    text = said(await tg.send(ALICE, "/help", chat=tg.group(-1001)))
+
+    assert "/thanks" in text and "/me" in text
+    assert "Admins" not in text and "/grant" not in text and "/roles" not in text
+
+
 async def test_lang_en_switches_the_conversation_to_english(tg: Telegram) -> None:
     await join(tg, BORIS)
 

@@ -66,8 +66,9 @@ async def choose_department(update: Update, context: TruceContext) -> None:
 
 
 async def show_help(update: Update, context: TruceContext) -> None:
-    """List what the caller's role may do."""
-    role = context.actor.role if context.actor else Role.EMPLOYEE.value
+    """List what the caller's role may do; in a group, only what everyone there may do."""
+    private = update.effective_chat is not None and update.effective_chat.type == "private"
+    role = context.actor.role if context.actor and private else Role.EMPLOYEE.value
     assert update.effective_message is not None
     await update.effective_message.reply_text(help_text(context.lang, role))
 
