@@ -86,8 +86,8 @@ async def test_an_english_speaker_chipping_in_is_answered_in_english(
 @pytest.mark.parametrize(
     ("sender", "command", "answer"),
     [
-        (BORIS, "/chipin 51", "На это не хватает токенов."),
-        (DMITRY, "/chipin 1", "На это не хватает токенов."),
+        (BORIS, "/chipin 51", "Не хватает токенов: нужно 51, есть 50."),
+        (DMITRY, "/chipin 1", "Не хватает токенов: нужно 1, есть 0."),
         (BORIS, "/chipin 0", "«0» — не количество"),
         (BORIS, "/chipin -5", "«-5» — не количество"),
         (BORIS, "/chipin abc", "«abc» — не количество"),

@@ -667,7 +667,7 @@ REWARDS_USAGE = "Usage: /rewards add code 100 personal|department"
 @pytest.mark.parametrize(
     ("sender", "command", "answer"),
     [
-        (CAROL, "/redeem party", "Not enough tokens for that."),  # 300 in the wallet
+        (CAROL, "/redeem party", "Not enough tokens: 1000 needed, 300 available."),
         (CAROL, "/redeem charity", "That reward is out of stock."),
         (CAROL, "/redeem day_off", "You have already used this reward's limit for this period"),
         (CAROL, "/redeem lunch", "That reward is not available any more."),
@@ -676,8 +676,8 @@ REWARDS_USAGE = "Usage: /rewards add code 100 personal|department"
         (CAROL, "/redeem 99999999999999999999", "There is no reward “99999999999999999999”"),
         (CAROL, "/redeem", "Usage: /redeem pizza (the codes are in /shop)"),
         (CAROL, "/redeem coffee pizza", "Usage: /redeem pizza"),
-        (DMITRY, "/redeem coffee", "На это не хватает токенов."),
-        (DMITRY, "/redeem pizza", "На это не хватает токенов."),  # the Marketing wallet is empty
+        (DMITRY, "/redeem coffee", "Не хватает токенов: нужно 20, есть 0."),
+        (DMITRY, "/redeem pizza", "Не хватает токенов: нужно 100, есть 0."),  # an empty wallet
         (EVE, "/redeem coffee", "You have not joined yet"),
         (EVE, "/shop", "You have not joined yet"),
         (CAROL, "/redemptions", NOT_ALLOWED),
