@@ -446,14 +446,13 @@ async def test_the_russian_digest_carries_every_figure_of_the_week(db: Database)
     for line in [
         "  Продажи: 153 токена, 76,5 на человека",
         "  Маркетинг: 98 токенов, 32,7 на человека",
-        "🙏 Чаще всех благодарили: Борис (5), Дмитрий (3), Alice (2)",
+        "🙏 Больше всех благодарностей подарили: Борис (5), Дмитрий (3), Alice (2)",
         "💐 Больше всех благодарностей получили: Carol (12), Alice (6), Борис (2)",
         "🎁 Одобренные награды: Кофе-брейк ×2, Пицца для отдела ×1",
         "🎯 Approved leads (leads): 13/10 за неделю, достигнута 1 раз",
         "🤝 Встреч миксера: 2",
         "  • Clients ask for a discount before the demo",
-        "🌉 Индекс межотдельности: 78% благодарностей и встреч пересекли границу отделов"
-        " (+37,8 п. п. к прошлому разу)",
+        "🌉 Доля благодарностей и встреч между отделами: 78% (+37,8 п. п. к прошлому разу)",
     ]:
         assert line in lines, line
     assert not any(line.startswith("😅") for line in lines)  # the wall of shame is off
@@ -568,7 +567,7 @@ async def test_truce_digest_preview_prints_this_weeks_digest_and_writes_its_char
     assert lines[0].startswith("📰 <b>Дайджест Truce</b>,")
     assert lines[0].endswith(f"–{today}")
     assert "  Продажи: 4 токена, 2,0 на человека" in lines
-    assert "🙏 Чаще всех благодарили: Борис (2)" in lines
+    assert "🙏 Больше всех благодарностей подарили: Борис (2)" in lines
     assert "💐 Больше всех благодарностей получили: Carol (4)" in lines
     png = chart_path.read_bytes()
     assert png_size(png) == (800, 600)

@@ -142,7 +142,7 @@ LONG_REASON = "x" * 201
     ("sender", "command", "answer"),
     [
         (BORIS, "/grant @carol 5 thanks", "это может сделать только тот, у кого есть нужная роль"),
-        (DMITRY, "/grant @boris 5 thanks", "Вы ещё не в игре: сначала отправьте мне /start"),
+        (DMITRY, "/grant @boris 5 thanks", "Вы ещё не в игре: нажмите /start"),
         (ALICE, "/grant", "Usage: /grant @username 50 reason"),
         (ALICE, "/grant @boris", "Usage: /grant @username 50 reason"),
         (ALICE, "/grant 5 thanks", "Usage: /grant @username 50 reason"),

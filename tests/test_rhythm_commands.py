@@ -384,7 +384,7 @@ async def test_we_met_for_last_weeks_pair_is_refused_once_the_next_mixer_has_run
         (BORIS, "met:abc", "Эта кнопка больше не работает."),
         (BORIS, "met:1:2", "Эта кнопка больше не работает."),
         (BORIS, "met:999999", "Эта встреча миксера — не ваша."),
-        (EVE, "met:1", "You have not joined yet: send me /start in a private chat first."),
+        (EVE, "met:1", "You have not joined yet: press /start to join the game."),
     ],
 )
 async def test_forged_we_met_buttons_are_refused(

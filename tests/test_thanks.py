@@ -339,7 +339,7 @@ LONG_REASON = "x" * 201
         (ALICE, "/thanks @boris 2.5 thanks", "“2.5” is not an amount"),
         (ALICE, "/thanks @boris 999999 thanks", "That is too many tokens at once: the most is 5."),
         (ALICE, f"/thanks @boris 1 {LONG_REASON}", "The reason is too long"),
-        (DMITRY, "/thanks @boris 1 спасибо", "Вы ещё не в игре: сначала отправьте мне /start"),
+        (DMITRY, "/thanks @boris 1 спасибо", "Вы ещё не в игре: нажмите /start"),
         (BORIS, "/thanks @boris 1 сам молодец", "Благодарить себя приятно"),
     ],
 )

@@ -105,6 +105,9 @@ async def on_error(update: object, context: TruceContext) -> None:
         if "usage" in params:
             params["usage"] = context.t(params["usage"])
         text_key, text_params = error.key, params
+        chat = update.effective_chat
+        if isinstance(error, NotRegistered) and chat is not None and chat.type == "private":
+            text_key = "error.not_registered_here"  # "in a private chat" would point to itself
     else:
         log.error("update %s failed", update.update_id, exc_info=error)
         text_key, text_params = "error.internal", {}

@@ -70,9 +70,7 @@ async def manage_schedule(update: Update, context: TruceContext) -> None:
         shame = await company.wall_of_shame(db)
         lines = [context.t("schedule.title", timezone=str(tz))]
         lines += [_plan_line(context.lang, plan) for plan in plans.values()]
-        lines.append(
-            context.t("schedule.shame", state=context.t("schedule.on" if shame else "schedule.off"))
-        )
+        lines.append(context.t("schedule.shame_on" if shame else "schedule.shame_off"))
         lines += ["", context.t("usage.schedule")]
         assert update.effective_message is not None
         await update.effective_message.reply_text("\n".join(lines))
@@ -90,7 +88,7 @@ async def manage_schedule(update: Update, context: TruceContext) -> None:
             update,
             context,
             "schedule.saved",
-            line=context.t("schedule.shame", state=context.t(f"schedule.{args[1]}")),
+            line=context.t("schedule.shame_on" if args[1] == "on" else "schedule.shame_off"),
         )
         return
     if what not in JOBS:
