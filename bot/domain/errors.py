@@ -141,6 +141,22 @@ class UnknownGoal(TruceError):
     key = "error.unknown_goal"
 
 
+class ReportTooLarge(TruceError):
+    key = "error.report_too_large"
+
+
+class UnknownReport(TruceError):
+    key = "error.unknown_report"
+
+
+class ReportAlreadyVoided(TruceError):
+    key = "error.report_already_voided"
+
+
+class ReportRewardHandedOver(TruceError):
+    key = "error.report_reward_handed_over"
+
+
 class GoalExists(TruceError):
     key = "error.goal_exists"
 

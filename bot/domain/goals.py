@@ -5,16 +5,56 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.domain.errors import TextTooLong, UsageError
+from bot.domain.errors import ReportTooLarge, TextTooLong, TruceError, UsageError
 from bot.domain.ledger import parse_amount
 
 PERIODS = ("week", "month", "once")
+
+
+class ReportWalletSpent(TruceError):
+    """A report cannot be voided: a wallet it paid has spent what taking it back needs."""
+
+    key = "error.report_wallet_spent"
 
 
 def times_reached(total: int, target: int, repeating: bool) -> int:
     """A repeating goal is reached once per `target`; a single one at most once."""
     reached = total // target
     return reached if repeating else min(reached, 1)
+
+
+@dataclass(frozen=True)
+class Payout:
+    """Targets `first` .. `first + count - 1` newly paid by one report (count may be 0)."""
+
+    first: int
+    count: int
+    capped: bool  # more targets were reached than the period may pay for
+
+
+def check_report(amount: int, target: int, max_targets: int, code: str) -> None:
+    """One report adds at most `max_targets` times the goal's target."""
+    if amount > target * max_targets:
+        raise ReportTooLarge(code=code, maximum=target * max_targets)
+
+
+def payout(
+    total_after: int,
+    target: int,
+    repeating: bool,
+    *,
+    paid: int,
+    last_ordinal: int,
+    max_payouts: int,
+) -> Payout:
+    """What a report that brings the period's progress to `total_after` pays, in O(1).
+
+    `paid` targets were paid in this period already, the highest of them `last_ordinal` (higher
+    than `paid` when a voided report left a gap); a period pays at most `max_payouts` times.
+    """
+    reached = times_reached(total_after, target, repeating)
+    payable = min(reached, max_payouts)
+    return Payout(last_ordinal + 1, max(payable - paid, 0), capped=reached > max_payouts)
 
 
 def new_achievements(before: int, after: int, target: int, repeating: bool) -> range:

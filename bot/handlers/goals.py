@@ -7,11 +7,13 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.domain.errors import UsageError
-from bot.domain.goals import MAX_TARGET, parse_goal
+from bot.domain.commands import possible_id
+from bot.domain.errors import UnknownReport, UsageError
+from bot.domain.goals import MAX_TARGET, ReportWalletSpent, parse_goal
 from bot.domain.ledger import parse_amount
 from bot.domain.roles import Role
-from bot.handlers.common import TruceContext, escape, reply
+from bot.domain.text import ascii_number
+from bot.handlers.common import TruceContext, escape, notify, reply
 from bot.handlers.shop import tell_admins
 from bot.i18n import department_name, t, tokens
 from bot.services import company, directory, goals
@@ -88,6 +90,32 @@ async def manage_goals(update: Update, context: TruceContext) -> None:
             line=goal_line(context.lang, goal),
             reward=_reward_text(context.lang, goal, names),
         )
+    elif action == "void" and len(args) == 2:
+        number = ascii_number(args[1])
+        if number is None or not possible_id(number):
+            raise UnknownReport(number=escape(args[1][:20]))
+        try:
+            voided = await goals.void_report(
+                context.db, actor_telegram_id=actor.telegram_id, number=number, tz=context.tz
+            )
+        except ReportWalletSpent as exc:  # name the wallet and the sums in the reader's words
+            code = str(exc.params.get("department", ""))
+            exc.params.update(
+                department=names.get(code, code),
+                has=tokens(context.lang, int(exc.params.get("has", 0))),
+                needs=tokens(context.lang, int(exc.params.get("needs", 0))),
+            )
+            raise
+        await reply(
+            update,
+            context,
+            "goal.report_voided",
+            number=voided.number,
+            reporter=escape(voided.reporter),
+            amount=voided.amount,
+            title=escape(voided.goal.title),
+            line=goal_line(context.lang, voided.goal),
+        )
     elif action == "off" and len(args) == 2:
         await goals.deactivate(context.db, actor_telegram_id=actor.telegram_id, code=args[1])
         await reply(update, context, "goal.deactivated", code=escape(args[1]))
@@ -111,9 +139,16 @@ async def report_kpi(update: Update, context: TruceContext) -> None:
         amount=amount,
         key=f"{message.chat_id}:{message.message_id}",
         tz=context.tz,
+        max_targets=context.settings.goal_report_max_targets,
+        max_payouts=context.settings.goal_payouts_per_period,
     )
     await reply(update, context, "kpi.recorded", line=goal_line(context.lang, result.goal))
-    if not result.reached or result.replayed:
+    if result.replayed:
+        return
+    await _tell_admins_of_report(context, actor.telegram_id, result)
+    if result.capped:
+        await reply(update, context, "kpi.payouts_used_up")
+    if not result.reached:
         return
     for owed in result.granted:  # a reward the goal unlocked: the admins now owe it
         await tell_admins(context, owed)
@@ -128,6 +163,26 @@ async def report_kpi(update: Update, context: TruceContext) -> None:
     await message.reply_text(
         await _achieved_text(context, context.lang, result.goal), parse_mode="HTML"
     )
+
+
+async def _tell_admins_of_report(
+    context: TruceContext, reporter_telegram_id: int, result: goals.ProgressReport
+) -> None:
+    """Every report reaches the admins with who made it and how to void it."""
+    for admin in await directory.admins(context.db):
+        if admin.telegram_id == reporter_telegram_id:
+            continue
+        text = t(
+            admin.language,
+            "kpi.admin_notice",
+            reporter=escape(result.reporter),
+            amount=result.added,
+            title=escape(result.goal.title),
+            progress=result.goal.progress,
+            target=result.goal.target,
+            number=result.number,
+        )
+        await notify(context, admin, text)
 
 
 async def _achieved_text(context: TruceContext, language: str, goal: GoalView) -> str:

@@ -10,13 +10,31 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.domain.errors import GoalExists, UnknownDepartment, UnknownGoal
-from bot.domain.goals import GoalSpec, new_achievements
+from bot.domain.errors import (
+    GoalExists,
+    InsufficientTokens,
+    ReportAlreadyVoided,
+    ReportRewardHandedOver,
+    UnknownDepartment,
+    UnknownGoal,
+    UnknownReport,
+)
+from bot.domain.goals import GoalSpec, Payout, ReportWalletSpent, check_report, payout
 from bot.domain.ledger import SystemAccount
 from bot.domain.periods import period_key
 from bot.domain.roles import Role, require
 from bot.domain.shop import Status
-from bot.models import Department, Goal, GoalAchievement, GoalProgress, Redemption, Reward, utcnow
+from bot.models import (
+    Department,
+    Employee,
+    Goal,
+    GoalAchievement,
+    GoalProgress,
+    Redemption,
+    Reward,
+    Transfer,
+    utcnow,
+)
 from bot.services import ledger
 from bot.services.directory import find_department, require_employee
 from bot.services.shop import (
@@ -47,23 +65,48 @@ class GoalView:
 class ProgressReport:
     goal: GoalView
     added: int
-    reached: list[int]  # ordinals reached by this report (empty if none)
+    reached: list[int]  # ordinals paid for by this report (empty if none)
     replayed: bool
     granted: list[RedemptionView] = field(default_factory=list)  # rewards owed for reaching it
+    number: int = 0  # the report's number, for /goal void
+    reporter: str = ""
+    capped: bool = False  # the period's payouts are used up; progress still counts
+
+
+@dataclass(frozen=True)
+class VoidedReport:
+    number: int
+    goal: GoalView
+    amount: int
+    reporter: str
+    reversed_tokens: int  # taken back from each department wallet
+    rewards_withdrawn: int  # owed rewards (counted with their quantity) no longer owed
 
 
 async def _progress(session: AsyncSession, goal: Goal, key: str) -> tuple[int, int]:
+    """The period's progress (voided reports left out) and how many targets it has paid."""
     total = await session.scalar(
         select(func.coalesce(func.sum(GoalProgress.amount), 0)).where(
-            GoalProgress.goal_id == goal.id, GoalProgress.period_key == key
+            GoalProgress.goal_id == goal.id,
+            GoalProgress.period_key == key,
+            GoalProgress.voided_at.is_(None),
         )
     )
     reached = await session.scalar(
-        select(func.count(GoalAchievement.id)).where(
+        select(func.coalesce(func.sum(GoalAchievement.count), 0)).where(
             GoalAchievement.goal_id == goal.id, GoalAchievement.period_key == key
         )
     )
     return int(total or 0), int(reached or 0)
+
+
+async def _last_ordinal(session: AsyncSession, goal: Goal, key: str) -> int:
+    last = await session.scalar(
+        select(func.max(GoalAchievement.ordinal + GoalAchievement.count - 1)).where(
+            GoalAchievement.goal_id == goal.id, GoalAchievement.period_key == key
+        )
+    )
+    return int(last or 0)
 
 
 async def _view(session: AsyncSession, goal: Goal, tz: ZoneInfo, now: datetime) -> GoalView:
@@ -149,9 +192,15 @@ async def report(
     amount: int,
     key: str,
     tz: ZoneInfo,
+    max_targets: int = 1,
+    max_payouts: int = 10,
     now: datetime | None = None,
 ) -> ProgressReport:
-    """A lead reports progress; each newly reached target pays both departments once."""
+    """A lead reports progress; the targets it newly reaches pay both departments once.
+
+    A report adds at most `max_targets` times the target, and a period pays at most
+    `max_payouts` targets, so no report can mint without bound; however many targets one
+    report reaches, its payout is one transfer per wallet and one owed reward."""
     now = now or utcnow()
     async with db.transaction() as session:
         actor = await require_employee(session, actor_telegram_id)
@@ -163,36 +212,151 @@ async def report(
             raise UnknownGoal(code=code[:32])
         if await session.scalar(select(GoalProgress.id).where(GoalProgress.key == key)):
             return ProgressReport(await _view(session, goal, tz, now), amount, [], replayed=True)
+        check_report(amount, goal.target, max_targets, goal.code)
         current = period_key(goal.period, now, tz)
-        before, _ = await _progress(session, goal, current)
-        session.add(
-            GoalProgress(
-                key=key,
-                goal_id=goal.id,
-                period_key=current,
-                amount=amount,
-                reporter_id=actor.id,
-                created_at=now,
-            )
+        before, paid = await _progress(session, goal, current)
+        progress = GoalProgress(
+            key=key,
+            goal_id=goal.id,
+            period_key=current,
+            amount=amount,
+            reporter_id=actor.id,
+            created_at=now,
         )
-        reached = list(new_achievements(before, before + amount, goal.target, goal.repeating))
+        session.add(progress)
+        await session.flush()
+        due = payout(
+            before + amount,
+            goal.target,
+            goal.repeating,
+            paid=paid,
+            last_ordinal=await _last_ordinal(session, goal, current),
+            max_payouts=max_payouts,
+        )
         granted = []
-        for ordinal in reached:
-            session.add(GoalAchievement(goal_id=goal.id, period_key=current, ordinal=ordinal))
+        if due.count:
+            session.add(
+                GoalAchievement(
+                    goal_id=goal.id,
+                    period_key=current,
+                    ordinal=due.first,
+                    count=due.count,
+                    progress_id=progress.id,
+                )
+            )
             await session.flush()  # the unique constraint stops a second payout here
-            owed = await _pay(session, goal, current, ordinal, actor.id, now)
+            owed = await _pay(session, goal, current, due, progress.id, actor.id, now)
             if owed is not None:
                 granted.append(await redemption_view(session, owed))
-        await session.flush()
         view = await _view(session, goal, tz, now)
-        return ProgressReport(view, amount, reached, False, granted)
+        return ProgressReport(
+            view,
+            amount,
+            list(range(due.first, due.first + due.count)),
+            False,
+            granted,
+            number=progress.id,
+            reporter=actor.first_name,
+            capped=due.capped and goal.repeating,
+        )
+
+
+async def void_report(
+    db: Database, *, actor_telegram_id: int, number: int, tz: ZoneInfo, now: datetime | None = None
+) -> VoidedReport:
+    """An admin voids a report: it stops counting, and exactly the payouts it caused are
+    reversed through the ledger; a reward it unlocked that was already handed over stops it."""
+    now = now or utcnow()
+    async with db.transaction() as session:
+        actor = await require_employee(session, actor_telegram_id)
+        require(actor.role, Role.ADMIN)
+        progress = await session.get(GoalProgress, number, with_for_update=True)
+        if progress is None:
+            raise UnknownReport(number=number)
+        goal = await session.get(Goal, progress.goal_id, with_for_update=True)
+        assert goal is not None
+        if progress.voided_at is not None:
+            raise ReportAlreadyVoided(number=number)
+        achievements = (
+            await session.scalars(
+                select(GoalAchievement).where(GoalAchievement.progress_id == progress.id)
+            )
+        ).all()
+        prefix = _payout_key(goal.id, progress.period_key, progress.id)
+        owed = (await session.scalars(select(Redemption).where(Redemption.key == prefix))).all()
+        if any(r.fulfilled_at is not None for r in owed):
+            raise ReportRewardHandedOver(number=number)
+        withdrawn = 0
+        for redemption in owed:
+            if redemption.status != Status.REJECTED.value:
+                withdrawn += redemption.quantity
+            redemption.status = Status.REJECTED.value
+            redemption.decided_by = actor.id
+            redemption.decided_at = now
+        # What each wallet received for this report, taken back in one transfer per wallet.
+        paid: dict[tuple[int, str], int] = {}
+        for transfer in await session.scalars(
+            select(Transfer)
+            .where(Transfer.idempotency_key.startswith(f"{prefix}:"))
+            .order_by(Transfer.id)
+        ):
+            wallet = (transfer.to_account_id, transfer.idempotency_key.rsplit(":", 1)[1])
+            paid[wallet] = paid.get(wallet, 0) + transfer.amount
+        issuance = await ledger.system_account_id(session, SystemAccount.ISSUANCE)
+        for (wallet_id, department_code), amount in sorted(paid.items()):
+            try:
+                await ledger.post(
+                    session,
+                    key=f"goalvoid:{progress.id}:{department_code}",
+                    from_account=wallet_id,
+                    to_account=issuance,
+                    amount=amount,
+                    kind="goal",
+                    reason=goal.title,
+                    actor_id=actor.id,
+                    at=now,
+                )
+            except InsufficientTokens as exc:
+                raise ReportWalletSpent(
+                    number=number,
+                    department=department_code,
+                    has=exc.params.get("has", 0),
+                    needs=amount,
+                ) from exc
+        for achievement in achievements:
+            await session.delete(achievement)
+        progress.voided_at = now
+        progress.voided_by = actor.id
+        reporter = await session.get(Employee, progress.reporter_id)
+        await session.flush()
+        return VoidedReport(
+            number=progress.id,
+            goal=await _view(session, goal, tz, now),
+            amount=progress.amount,
+            reporter=reporter.first_name if reporter else "",
+            reversed_tokens=max(paid.values(), default=0),
+            rewards_withdrawn=withdrawn,
+        )
+
+
+def _payout_key(goal_id: int, period: str, progress_id: int) -> str:
+    """What one report paid is keyed by the report, so a target reached again after a void is
+    paid afresh; the "r" keeps these keys apart from the older per-target ones."""
+    return f"goal:{goal_id}:{period}:r{progress_id}"
 
 
 async def _pay(
-    session: AsyncSession, goal: Goal, period: str, ordinal: int, actor_id: int, now: datetime
+    session: AsyncSession,
+    goal: Goal,
+    period: str,
+    due: Payout,
+    progress_id: int,
+    actor_id: int,
+    now: datetime,
 ) -> Redemption | None:
-    """Pay one achievement: tokens to every department wallet, and the goal's reward (if any)
-    as an approved redemption the admins now owe; returns that redemption."""
+    """Pay the targets of one report at once: one transfer to each department wallet, and the
+    goal's reward (if any), as many times over, as an approved redemption the admins now owe."""
+    key = _payout_key(goal.id, period, progress_id)
     issuance = await ledger.system_account_id(session, SystemAccount.ISSUANCE)
     if goal.reward_tokens:
         departments = await session.scalars(select(Department).where(Department.active))
@@ -200,10 +364,10 @@ async def _pay(
             wallet = await department_account(session, department.id)
             await ledger.post(
                 session,
-                key=f"goal:{goal.id}:{period}:{ordinal}:{department.code}",
+                key=f"{key}:{department.code}",
                 from_account=issuance,
                 to_account=wallet.id,
-                amount=goal.reward_tokens,
+                amount=goal.reward_tokens * due.count,
                 kind="goal",
                 reason=goal.title,
                 actor_id=actor_id,
@@ -212,11 +376,12 @@ async def _pay(
     if goal.reward_id is None:
         return None
     owed = Redemption(
-        key=f"goal:{goal.id}:{period}:{ordinal}",
+        key=key,
         reward_id=goal.reward_id,
         department_id=goal.reward_department_id,
         goal_id=goal.id,
         price=0,
+        quantity=due.count,
         status=Status.APPROVED.value,
         note=goal.title,
         decided_at=now,
