@@ -54,7 +54,7 @@ def build_application(
         .concurrent_updates(True)
     )
     if settings.telegram_api_url:
-        base = settings.telegram_api_url.rstrip("/")
+        base = settings.telegram_api_url
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     if rate_limit:
         # Telegram allows about 30 messages a second; a little under it leaves room for jitter,

@@ -1,4 +1,9 @@
-"""`truce`: run the bot, manage the database, and check the ledger from a shell."""
+"""`truce`: run the bot, manage the database, and check the ledger from a shell.
+
+Exit codes: 0 done; 1 `ledger verify` found differences; 2 a setting or an option is wrong
+(BOT_TOKEN missing or rejected, a malformed value); 3 the database cannot be reached or opened;
+4 the Bot API cannot be reached, or TELEGRAM_API_URL does not point at one.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +23,150 @@ from bot.config import Settings, get_settings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+EXIT_CONFIG = 2
+EXIT_DATABASE = 3
+EXIT_BOT_API = 4
+BOT_API_URL = "https://api.telegram.org"
+CHECK_TIMEOUT = 10.0  # seconds for the database or the Bot API to answer at start-up
+
+
 class ConfigError(Exception):
     """A setting or an option is missing or malformed; the message names it in one line."""
+
+    code = EXIT_CONFIG
+
+
+class DatabaseUnreachable(ConfigError):
+    code = EXIT_DATABASE
+
+
+class BotApiUnreachable(ConfigError):
+    code = EXIT_BOT_API
+
+
+def masked(database_url: str) -> str:
+    """The database URL as an operator may read it: no driver name, no password."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return "<unparseable DATABASE_URL>"
+    return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in a few words, from a driver's or a socket's error."""
+    import socket
+
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "unknown host"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def check_database(database_url: str) -> None:
+    """Stop with one line when the database cannot be opened or reached."""
+    from sqlalchemy import make_url, text
+    from sqlalchemy.exc import ArgumentError
+
+    from bot.db import Database
+
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        raise ConfigError("configuration error: DATABASE_URL: not a database URL") from None
+    where = masked(database_url)
+    if url.get_backend_name() == "sqlite":
+        import sqlite3
+
+        path = url.database
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return
+        try:
+            sqlite3.connect(path).close()
+        except sqlite3.Error as exc:
+            raise DatabaseUnreachable(f"cannot open the database at {where} ({exc})") from None
+        return
+
+    async def probe() -> None:
+        db = Database(database_url)
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT), db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # the driver's own errors, OSError, timeouts: all one line
+        raise DatabaseUnreachable(
+            f"cannot reach the database at {where} ({_reason(exc)})"
+        ) from None
+
+
+def bot_api_base(settings: Settings) -> str:
+    return settings.telegram_api_url or BOT_API_URL
+
+
+def check_bot_api(settings: Settings) -> None:
+    """Stop with one line when the Bot API is unreachable, or is not a Bot API at all."""
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
+    from telegram.request import HTTPXRequest
+
+    assert settings.bot_token is not None
+    base = bot_api_base(settings)
+
+    async def probe() -> None:
+        request = HTTPXRequest(
+            connect_timeout=CHECK_TIMEOUT, read_timeout=CHECK_TIMEOUT, write_timeout=CHECK_TIMEOUT
+        )
+        bot = Bot(
+            settings.bot_token.get_secret_value(),  # type: ignore[union-attr]
+            base_url=f"{base}/bot",
+            request=request,
+            get_updates_request=request,
+        )
+        try:
+            await bot.get_me()
+        finally:
+            await request.shutdown()
+
+    try:
+        asyncio.run(probe())
+    except InvalidToken as exc:
+        # Telegram answers 401 to a token it does not know; any other Bot API's 404 means the
+        # URL is wrong (Telegram's own 404 is for a malformed token).
+        if settings.telegram_api_url and "not found" in str(exc).lower():
+            raise BotApiUnreachable(
+                f"the Bot API at {base} answered 404: check TELEGRAM_API_URL"
+            ) from None
+        raise ConfigError(
+            "configuration error: BOT_TOKEN: rejected by Telegram; check it with @BotFather"
+        ) from None
+    except TimedOut:
+        raise BotApiUnreachable(f"cannot reach the Bot API at {base} (timed out)") from None
+    except NetworkError as exc:
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        detail = str(cause).splitlines()[0] if str(cause).strip() else type(cause).__name__
+        if "Name or service not known" in detail or "nodename nor servname" in detail:
+            detail = "unknown host"
+        elif "All connection attempts failed" in detail:
+            detail = "connection refused"
+        raise BotApiUnreachable(f"cannot reach the Bot API at {base} ({detail})") from None
+    except TelegramError as exc:
+        raise BotApiUnreachable(
+            f"the Bot API at {base} gave an unexpected answer ({exc}): check TELEGRAM_API_URL"
+        ) from None
+    except Exception as exc:  # anything else the HTTP client meets: one line, not a traceback
+        raise BotApiUnreachable(f"cannot reach the Bot API at {base} ({_reason(exc)})") from None
 
 
 def load_settings() -> Settings:
@@ -80,6 +227,8 @@ def _run(settings: Settings) -> int:
             "configuration error: BOT_TOKEN: not set; get one from @BotFather"
             " and export BOT_TOKEN=..."
         )
+    check_database(settings.database_url)
+    check_bot_api(settings)
     setup_logging(settings.log_level, settings.bot_token.get_secret_value())
     # The schema must be current before the first update is handled.
     upgrade(settings.database_url)
@@ -253,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _verify(settings)
     except ConfigError as exc:
         print(f"truce: {exc}", file=sys.stderr)
-        return 2
+        return exc.code
 
 
 if __name__ == "__main__":

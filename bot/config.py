@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -9,6 +10,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Language = Literal["ru", "en"]
+# What Telegram accepts as a webhook's secret token.
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def _split(value: object) -> object:
@@ -41,7 +44,8 @@ class Settings(BaseSettings):
     goal_payouts_per_period: int = Field(default=10, ge=1, le=1000)
     schedule_grace_hours: float = Field(default=12, ge=0, le=24 * 7)
     webhook_url: str | None = None
-    webhook_listen: str = "0.0.0.0"
+    # Behind a reverse proxy that terminates TLS; set 0.0.0.0 to take Telegram's calls directly.
+    webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, gt=0, lt=65536)
     webhook_secret: SecretStr | None = None
     log_level: str = "INFO"
@@ -58,6 +62,22 @@ class Settings(BaseSettings):
             raise ValueError("name at least two departments, separated by commas")
         if len({name.casefold() for name in value}) != len(value):
             raise ValueError("department names must differ")
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_base(cls, value: str | None) -> str | None:
+        """The server's root: `https://host` and `https://host/bot` both name it."""
+        if value is None or not value.strip():
+            return None
+        base = value.strip().rstrip("/")
+        return base.removesuffix("/bot").rstrip("/")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not SECRET_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("1 to 256 characters: letters, digits, _ and - only")
         return value
 
     @field_validator("timezone")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -330,13 +331,21 @@ class FakeRequest(BaseRequest):
         return status, json.dumps(body).encode()
 
 
+BOT_ROUTE = re.compile(r"/bot(?P<token>\d+:[\w-]+)/(?P<method>\w+)/?")
+
+
 @contextmanager
 def serve_http(api: FakeBotApi) -> Iterator[str]:
     """Serve `api` over HTTP on a free local port; yields the base URL for TELEGRAM_API_URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            method = self.path.rstrip("/").rsplit("/", 1)[-1]
+            # Telegram's own routes: /bot<token>/<method>; anything else is 404, as there.
+            route = BOT_ROUTE.fullmatch(self.path)
+            if route is None:
+                self._answer(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                return
+            method = route["method"]
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode() if length else ""
             kind = self.headers.get("Content-Type", "")
@@ -346,7 +355,9 @@ def serve_http(api: FakeBotApi) -> Iterator[str]:
                 params = {}
             else:
                 params = {k: _decoded(v) for k, v in parse_qsl(raw)}
-            status, body = api.handle(method, params)
+            self._answer(*api.handle(method, params))
+
+        def _answer(self, status: int, body: dict[str, Any]) -> None:
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

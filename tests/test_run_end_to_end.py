@@ -90,13 +90,14 @@ class Chats:
 
 
 @contextmanager
-def truce_run(tmp_path: Path) -> Iterator[Chats]:
-    """`truce run` on a fresh SQLite file, polling a fake Bot API; stopped with Ctrl-C on exit."""
+def truce_run(tmp_path: Path, api_suffix: str = "") -> Iterator[Chats]:
+    """`truce run` on a fresh SQLite file, polling a fake Bot API; stopped with Ctrl-C on exit.
+    `api_suffix` is written after the server's address in TELEGRAM_API_URL."""
     api = FakeBotApi()
     log = tmp_path / "truce.log"
     with serve_http(api) as url, log.open("wb") as output:
         # At DEBUG python-telegram-bot logs the Bot API URL, which carries the token.
-        env = bot_environment(tmp_path, url, LOG_LEVEL="DEBUG")
+        env = bot_environment(tmp_path, url + api_suffix, LOG_LEVEL="DEBUG")
         process = subprocess.Popen(
             [*truce_command(), "run"], cwd=tmp_path, env=env, stdout=output, stderr=output
         )
