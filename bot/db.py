@@ -41,7 +41,9 @@ def _sqlite_connections(engine: AsyncEngine, *, begin: str) -> None:
 def create_engine(url: str, *, begin: str = "BEGIN IMMEDIATE", **kwargs: Any) -> AsyncEngine:
     """An engine for `url`; on SQLite, its transactions start with `begin`."""
     if not url.startswith("sqlite"):
-        return create_async_engine(url, **kwargs)
+        # A connection the server or a proxy dropped while it sat in the pool is replaced
+        # before use, so the first query after a restart of PostgreSQL does not fail.
+        return create_async_engine(url, **({"pool_pre_ping": True} | kwargs))
     # Sessions always end their transaction, so a connection comes back clean and the pool's
     # rollback on return would be one more trip to the driver's thread for nothing.
     engine = create_async_engine(url, **({"pool_reset_on_return": None} | kwargs))
