@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain.commands import possible_id
 from bot.domain.errors import BadButton, ForeignButton
+from bot.domain.text import ascii_number
 from bot.i18n import LANGUAGES, t
 
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
@@ -52,7 +53,7 @@ def open_private(language: str, bot_username: str) -> InlineKeyboardMarkup:
 def parse(data: str | None, prefix: str, presser: int) -> str:
     """The value of a `prefix:value:owner` button pressed by its owner."""
     parts = (data or "").split(":")
-    if len(parts) != 3 or parts[0] != prefix or not parts[2].isdecimal():
+    if len(parts) != 3 or parts[0] != prefix or ascii_number(parts[2]) is None:
         raise BadButton()
     if parts[2] != str(presser):
         raise ForeignButton()
@@ -101,11 +102,10 @@ def parse_admin_action(data: str | None) -> tuple[str, int]:
         len(parts) != 3
         or parts[0] != "rdm"
         or parts[1] not in {"approve", "reject", "fulfil"}
-        or not parts[2].isdecimal()
-        or len(parts[2]) > 12
+        or (number := ascii_number(parts[2], max_digits=12)) is None
     ):
         raise BadButton()
-    return parts[1], int(parts[2])
+    return parts[1], number
 
 
 def mixer_intro(language: str, group_id: int) -> InlineKeyboardMarkup:
@@ -125,8 +125,7 @@ def mixer_intro(language: str, group_id: int) -> InlineKeyboardMarkup:
 def parse_group(data: str | None, prefix: str) -> int:
     """The mixer group id of a `met:<id>` or `pain:<id>` button."""
     parts = (data or "").split(":")
-    if len(parts) != 2 or parts[0] != prefix or not parts[1].isdecimal() or len(parts[1]) > 10:
+    number = ascii_number(parts[1], max_digits=10) if len(parts) == 2 else None
+    if parts[0] != prefix or number is None or not possible_id(number):
         raise BadButton()
-    if not possible_id(int(parts[1])):
-        raise BadButton()
-    return int(parts[1])
+    return number

@@ -691,6 +691,9 @@ REWARDS_USAGE = "Usage: /rewards add code 100 personal|department"
         (ALICE, "/redemptions reject 999999999999", "There is no request #999999999999."),
         (ALICE, "/redemptions approve", "Usage: /redemptions, or /redemptions reject 12 reason"),
         (ALICE, "/redemptions reject abc", "Usage: /redemptions"),
+        (ALICE, f"/redemptions reject {10**30}", f"There is no request #{10**30}."),
+        (ALICE, "/redemptions approve ١", "Usage: /redemptions"),
+        (CAROL, "/redeem ١", "There is no reward “١”"),
         (ALICE, "/redemptions explode 1", "Usage: /redemptions"),
         (ALICE, f"/redemptions reject 1 {'r' * 201}", "at most 200 characters"),
         (ALICE, "/rewards price coffee 0", "“0” is not an amount"),
@@ -747,7 +750,10 @@ async def test_bad_requests_are_answered_clearly_and_change_nothing(
         (ALICE, "rdm:fulfil:1", "Request #1 is not approved, so it cannot be fulfilled."),
         (CAROL, "shop:99999:{carol}", "There is no reward “99999”: see /shop."),
         (CAROL, "shop:{coffee}:{dmitry}", "This button is not for you."),
-        (CAROL, "shop:abc:{carol}", "Usage: /redeem pizza"),
+        (CAROL, "shop:abc:{carol}", "This button no longer works."),
+        (CAROL, "shop:{coffee}:{carol_wide}", "This button no longer works."),  # "１２…"
+        (ALICE, "rdm:approve:١", "This button no longer works."),  # an Arabic-Indic 1
+        (ALICE, "rdm:fulfil:٢", "This button no longer works."),
         (CAROL, "shop:{coffee}", "This button no longer works."),
         (CAROL, "shop:{charity}:{carol}", "That reward is out of stock."),
         (CAROL, "shop:{lunch}:{carol}", "That reward is not available any more."),
@@ -758,7 +764,8 @@ async def test_forged_and_stale_buttons_are_answered_clearly_and_change_nothing(
     busy_shop: Telegram, db: Database, presser: Person, data: str, answer: str
 ) -> None:
     ids = await reward_ids(db)
-    data = data.format(carol=CAROL.id, dmitry=DMITRY.id, **ids)
+    wide = str(CAROL.id).translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
+    data = data.format(carol=CAROL.id, carol_wide=wide, dmitry=DMITRY.id, **ids)
     await busy_shop.send(presser, "/help")  # any message of the bot's in the presser's chat
     before = await books(db)
 

@@ -8,10 +8,12 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot import keyboards
-from bot.domain.errors import ReasonTooLong, UsageError
+from bot.domain.commands import possible_id
+from bot.domain.errors import BadButton, ReasonTooLong, UnknownRedemption, UsageError
 from bot.domain.ledger import MAX_REASON_LENGTH, parse_amount
 from bot.domain.roles import Role
 from bot.domain.shop import MAX_PRICE, parse_new_reward, parse_optional_count
+from bot.domain.text import ascii_number
 from bot.handlers.common import TruceContext, escape, notify, reply
 from bot.i18n import department_name, t, tokens
 from bot.services import directory, shop
@@ -73,8 +75,8 @@ async def redeem_button(update: Update, context: TruceContext) -> None:
     assert query is not None and user is not None and query.message is not None
     reward_id = keyboards.parse(query.data, "shop", user.id)
     context.require(Role.EMPLOYEE)
-    if not reward_id.isdecimal():
-        raise UsageError(usage="usage.redeem")
+    if ascii_number(reward_id, max_digits=12) is None:
+        raise BadButton()
     # Keyed on the /shop message and the reward, so a double tap asks once.
     message = query.message
     await _redeem(
@@ -269,14 +271,18 @@ async def redemptions(update: Update, context: TruceContext) -> None:
     actor = context.require(Role.ADMIN)
     args = context.args or []
     if args:
-        if len(args) < 2 or args[0].lower() not in {"approve", "reject"} or not args[1].isdecimal():
+        if len(args) < 2 or args[0].lower() not in {"approve", "reject"}:
             raise UsageError(usage="usage.redemptions")
+        typed = args[1].removeprefix("#")
+        number = ascii_number(typed, max_digits=12)
+        if number is None or not possible_id(number):
+            if ascii_number(typed, max_digits=40) is None:
+                raise UsageError(usage="usage.redemptions")
+            raise UnknownRedemption(id=typed)  # as typed: no number read differently
         note = " ".join(args[2:]).strip() or None
         if note is not None and len(note) > MAX_REASON_LENGTH:
             raise ReasonTooLong(maximum=MAX_REASON_LENGTH)
-        await _settle(
-            update, context, int(args[1][:12]), approve=args[0].lower() == "approve", note=note
-        )
+        await _settle(update, context, number, approve=args[0].lower() == "approve", note=note)
         return
     items = await shop.open_redemptions(context.db, actor_telegram_id=actor.telegram_id)
     if not items:

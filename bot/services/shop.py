@@ -25,6 +25,7 @@ from bot.domain.ledger import SystemAccount, check_amount
 from bot.domain.periods import period_start
 from bot.domain.roles import Role, require
 from bot.domain.shop import DEFAULT_REWARDS, NewReward, RewardKind, Status
+from bot.domain.text import ascii_number
 from bot.models import Account, Department, Employee, Redemption, RedemptionNotice, Reward, utcnow
 from bot.services import ledger
 from bot.services.directory import DepartmentView, EmployeeView, lock, require_employee
@@ -115,8 +116,8 @@ async def rewards(db: Database, *, include_inactive: bool = False) -> list[Rewar
 
 
 async def find_reward(session: AsyncSession, ref: int | str) -> Reward:
-    if isinstance(ref, int) or ref.isdecimal():
-        number = int(ref)
+    number = ref if isinstance(ref, int) else ascii_number(ref, max_digits=12)
+    if number is not None:
         reward = await session.get(Reward, number) if possible_id(number) else None
     else:
         reward = await session.scalar(select(Reward).where(Reward.code == ref.lower()))
