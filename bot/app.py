@@ -13,7 +13,8 @@ from bot.config import Settings
 from bot.db import Database
 from bot.handlers.common import TruceContext
 from bot.handlers.menu import set_default_menus, set_personal_menu
-from bot.services import directory, schedule, shop
+from bot.intake import DurableQueue, InboxProcessor
+from bot.services import directory, inbox, schedule, shop
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,12 @@ async def _post_init(app: TruceApplication) -> None:
     await set_default_menus(app.bot, settings.default_language)
     for person in await directory.staff(db):
         await set_personal_menu(app.bot, person)
+    await inbox.prune(db)
+    queue = app.update_queue
+    if isinstance(queue, DurableQueue):
+        left = await queue.replay(app.bot)
+        if left:
+            log.info("finishing %d updates the last run received and did not handle", left)
     log.info("Truce is up as @%s", app.bot.username)
 
 
@@ -51,7 +58,8 @@ def build_application(
         .context_types(ContextTypes(context=TruceContext))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
-        .concurrent_updates(True)
+        .update_queue(DurableQueue(db))
+        .concurrent_updates(InboxProcessor(db))
     )
     if settings.telegram_api_url:
         base = settings.telegram_api_url

@@ -167,9 +167,10 @@ class FakeBotApi:
         with self._updates_ready:
             while True:
                 ready = [u for u in self.pending_updates if u["update_id"] >= offset]
+                # Asking from `offset` confirms every update before it: Telegram forgets them.
                 self.pending_updates = ready
                 if ready or time.monotonic() >= deadline:
-                    return ready
+                    return ready[: int(params.get("limit") or 100)]
                 self._updates_ready.wait(max(deadline - time.monotonic(), 0.01))
 
     def _deleteWebhook(self, params: dict[str, Any]) -> bool:

@@ -64,7 +64,11 @@ class SlowToAnswer(FakeBotApi):
 
 
 class QuietServer(ThreadingHTTPServer):
-    """The HTTP server, without a traceback for an answer the killed bot was not there for."""
+    """The HTTP server, without a traceback for an answer the killed bot was not there for,
+    taking connections as fast as a bot opens them (as Telegram does; the standard library's
+    backlog of five resets the rest)."""
+
+    request_queue_size = 1024
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
