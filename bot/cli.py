@@ -218,9 +218,11 @@ def require_current_schema(database_url: str) -> None:
 def _run(settings: Settings) -> int:
     from telegram.error import InvalidToken
 
+    from bot import webhook
     from bot.app import build_application
     from bot.db import Database
     from bot.logs import setup_logging
+    from bot.webhook import new_secret
 
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         raise ConfigError(
@@ -229,18 +231,21 @@ def _run(settings: Settings) -> int:
         )
     check_database(settings.database_url)
     check_bot_api(settings)
-    setup_logging(settings.log_level, settings.bot_token.get_secret_value())
+    # Without WEBHOOK_SECRET each start makes a new secret and gives it to Telegram, so only
+    # Telegram can post updates; it is masked in the log like the token.
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else new_secret()
+    setup_logging(settings.log_level, settings.bot_token.get_secret_value(), secret)
     # The schema must be current before the first update is handled.
     upgrade(settings.database_url)
     app = build_application(settings, Database(settings.database_url))
     try:
         if settings.webhook_url:
-            secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-            app.run_webhook(
+            webhook.run(
+                app,
+                webhook_url=settings.webhook_url,
                 listen=settings.webhook_listen,
                 port=settings.webhook_port,
-                webhook_url=settings.webhook_url,
-                secret_token=secret,
+                secret=secret,
             )
         else:
             app.run_polling()
