@@ -1,8 +1,9 @@
 """`truce`: run the bot, manage the database, and check the ledger from a shell.
 
 Exit codes: 0 done; 1 `ledger verify` found differences; 2 a setting or an option is wrong
-(BOT_TOKEN missing or rejected, a malformed value); 3 the database cannot be reached or opened;
-4 the Bot API cannot be reached, or TELEGRAM_API_URL does not point at one.
+(BOT_TOKEN missing or rejected, a malformed value, a bad row in a file to import); 3 the database
+cannot be reached or opened; 4 the Bot API cannot be reached, or TELEGRAM_API_URL does not point
+at one.
 """
 
 from __future__ import annotations
@@ -367,6 +368,74 @@ def _digest_preview(settings: Settings, chart_path: str) -> int:
     return 0
 
 
+_FIELDS = {"first_name": "name", "department_id": "department"}
+
+
+def _import_users(settings: Settings, path: str, dry_run: bool) -> int:
+    """Add or update the people listed in a CSV file: all of them, or none if a row is bad."""
+    from bot.db import Database
+    from bot.domain.people import parse_people
+    from bot.services import directory
+    from bot.services.people import ImportResult, import_people
+
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    rows, problems = parse_people(text.splitlines(keepends=True))
+    # A file with a bad row is tried as a dry run all the same, so that every problem in it
+    # (an unknown department too) is named at once.
+    trial = dry_run or bool(problems)
+
+    async def go() -> ImportResult | None:
+        db = Database(settings.database_url)
+        try:
+            if not trial:
+                # What `truce run` does at every start: the configured departments and admins.
+                await directory.bootstrap(db, settings.departments, settings.admin_ids)
+            elif not await directory.list_departments(db):
+                return None
+            return await import_people(
+                db, rows, default_language=settings.default_language, dry_run=trial
+            )
+        finally:
+            await db.dispose()
+
+    result = asyncio.run(go())
+    if result is None and not problems:
+        raise ConfigError(
+            "the database has no departments yet: `truce run` or an import without --dry-run"
+            " creates them from DEPARTMENTS"
+        )
+    found = sorted([*problems, *(result.problems if result else [])], key=lambda p: p.line)
+    if found:
+        for problem in found:
+            where = f"line {problem.line}: " if problem.line else ""
+            print(f"truce: {path}: {where}{problem.problem}", file=sys.stderr)
+        print("truce: nothing was imported", file=sys.stderr)
+        return EXIT_CONFIG
+    assert result is not None
+    would = "would " if dry_run else ""
+    for row in result.added:
+        print(f"{would}add {row.telegram_id} {row.name} ({row.department}, {row.role.value})")
+    for row, changes in result.changed:
+        what = ", ".join(_FIELDS.get(name, name) for name in changes)
+        print(f"{would}change {row.telegram_id} {row.name}: {what}")
+    if not result.added and not result.changed:
+        print(f"no changes: all {result.unchanged} people are already as in {path}")
+    else:
+        counts = (len(result.added), len(result.changed), result.unchanged)
+        if dry_run:
+            print("dry run, nothing stored: {} to add, {} to change, {} unchanged".format(*counts))
+        else:
+            print("{} added, {} changed, {} unchanged".format(*counts))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="truce", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -387,6 +456,14 @@ def parser() -> argparse.ArgumentParser:
         help="print this week's digest and write its chart",
     )
     digest.add_argument("--chart", default="digest.png", help="where to write the chart (PNG)")
+    people = sub.add_parser(
+        "import-users",
+        help="add or update people from a CSV file (telegram_id,name,department,role,language)",
+    )
+    people.add_argument("file", help="the CSV file; a bad row stops the import")
+    people.add_argument(
+        "--dry-run", action="store_true", help="show what would change and store nothing"
+    )
     return root
 
 
@@ -398,8 +475,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(settings)
         if args.command == "db":
             return _db(settings, args.action, args.revision)
-        if args.command in {"ledger", "export", "digest"}:
+        if args.command in {"ledger", "export", "digest", "import-users"}:
             require_current_schema(settings.database_url)
+        if args.command == "import-users":
+            return _import_users(settings, args.file, args.dry_run)
         if args.command == "export":
             return _export(settings, args.since, args.output)
         if args.command == "digest":
