@@ -95,6 +95,21 @@ def fulfil(language: str, redemption_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def back(language: str, redemption_id: int) -> InlineKeyboardMarkup:
+    """ "Back it" for a department's colleagues; the handler checks the presser's department."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t(language, "button.back"), callback_data=f"back:{redemption_id}")]]
+    )
+
+
+def parse_back(data: str | None) -> int:
+    parts = (data or "").split(":")
+    number = ascii_number(parts[1], max_digits=12) if len(parts) == 2 else None
+    if parts[0] != "back" or number is None:
+        raise BadButton()
+    return number
+
+
 def parse_admin_action(data: str | None) -> tuple[str, int]:
     """(action, redemption id) from an admin's redemption button."""
     parts = (data or "").split(":")

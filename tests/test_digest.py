@@ -129,6 +129,10 @@ async def seed(db: Database) -> Scenario:
             tz=MSK,
             now=asked_at,
         )
+        if view.status == "proposed":  # a department reward: a colleague backs it
+            (department,) = [d for t, _, _, d in PEOPLE if t == who]
+            backer = next(t for t, _, _, d in PEOPLE if d == department and t != who)
+            await shop.back(db, actor_telegram_id=backer, redemption_id=view.id)
         await shop.settle(
             db, actor_telegram_id=ALICE, redemption_id=view.id, approve=approve, now=msk(decided)
         )

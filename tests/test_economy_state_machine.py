@@ -1,7 +1,8 @@
 """Random days in the token economy: after every step the books balance and match a model.
 
 Each example plays a list of operations (thanks, chip-ins, grants, redemptions and their
-replays, approvals, rejections, expiries, time passing) against a fresh SQLite copy, predicts
+replays, colleagues backing department requests, approvals, rejections, expiries, time
+passing) against a fresh SQLite copy, predicts
 each outcome from an in-memory model, and after every step checks the ledger's promises.
 """
 
@@ -21,9 +22,13 @@ from sqlalchemy import func, select
 from bot.db import Database
 from bot.domain.errors import (
     AllowanceExceeded,
+    AlreadyBacked,
     AlreadySettled,
     InsufficientTokens,
+    NotBackedYet,
+    NotYourDepartment,
     OutOfStock,
+    OwnRequest,
     PairCapReached,
     RedemptionLimit,
     ThanksToSelf,
@@ -121,6 +126,14 @@ class RedeemAgain:
 
 
 @dataclass(frozen=True)
+class Back:
+    """A colleague (or anyone: the service must refuse the wrong ones) backs a request."""
+
+    which: int  # taken modulo the number of redemptions so far
+    who: int  # index into PERSON_IDS
+
+
+@dataclass(frozen=True)
 class Settle:
     which: int  # taken modulo the number of redemptions so far, whatever their status
     approve: bool
@@ -147,7 +160,10 @@ class Wait:
     hours: int
 
 
-Operation = Thank | ChipIn | Grant | Redeem | RedeemAgain | Settle | AskForNothing | Expire | Wait
+Operation = (
+    Thank | ChipIn | Grant | Redeem | RedeemAgain | Back | Settle | AskForNothing | Expire | Wait
+)
+OPEN = {Status.PROPOSED.value, Status.PENDING.value}  # still holding their price in escrow
 
 person = st.integers(0, len(PERSON_IDS) - 1)
 # Thanks to someone else (a step of 1..5 round the table), now and then to oneself.
@@ -173,6 +189,8 @@ operations = st.lists(
         redemptions,
         redemptions,
         st.builds(RedeemAgain, earlier=st.integers(0, 20)),
+        st.builds(Back, which=st.integers(0, 20), who=person),
+        st.builds(Back, which=st.integers(0, 20), who=person),
         settlements,
         settlements,
         st.builds(
@@ -244,6 +262,7 @@ class ModelRedemption:
     payer: int  # account id
     created_at: datetime
     status: str = Status.PENDING.value
+    backer: int | None = None  # Telegram id of the colleague who backed a department request
 
 
 @dataclass(frozen=True)
@@ -273,9 +292,10 @@ class Model:
         self.transfers += 1
 
     def close(self, redemption_id: int, status: Status) -> None:
-        """Settle a pending redemption: spend its reservation, or refund it and its stock."""
+        """Settle an open redemption: spend its reservation, or refund it and its stock."""
         redemption = self.redemptions[redemption_id]
-        assert redemption.status == Status.PENDING.value
+        assert redemption.status in OPEN
+        assert status is not Status.APPROVED or redemption.status == Status.PENDING.value
         redemption.status = status.value
         if status is Status.APPROVED:
             self.move(self.office.escrow, self.office.spent, redemption.reward.price)
@@ -368,7 +388,7 @@ async def redeem(db: Database, model: Model, key: str, op: Redeem) -> None:
         1
         for r in model.redemptions.values()
         if (r.who, r.reward) == (who, reward)
-        and r.status in {Status.PENDING.value, Status.APPROVED.value}
+        and r.status in OPEN | {Status.APPROVED.value}
         and (since is None or r.created_at >= since)
     )
     expected: type[TruceError] | None = None
@@ -387,8 +407,10 @@ async def redeem(db: Database, model: Model, key: str, op: Redeem) -> None:
         event(f"redemption refused: {expected.__name__}")
         return
     view = await asking
+    # A member's department request waits for a colleague; an admin's goes straight on.
+    status = Status.PENDING if personal or who in ADMINS else Status.PROPOSED
     assert (view.status, view.price, view.reward.code) == (
-        Status.PENDING.value,
+        status.value,
         reward.price,
         reward.code,
     )
@@ -397,7 +419,7 @@ async def redeem(db: Database, model: Model, key: str, op: Redeem) -> None:
         None if personal else department_of(who)
     )
     assert view.id not in model.redemptions
-    model.redemptions[view.id] = ModelRedemption(key, who, reward, payer, model.clock)
+    model.redemptions[view.id] = ModelRedemption(key, who, reward, payer, model.clock, status.value)
     model.move(payer, model.office.escrow, reward.price)
     if model.stock[reward.code] is not None:
         model.stock[reward.code] -= 1  # type: ignore[operator]
@@ -422,6 +444,33 @@ async def redeem_again(db: Database, model: Model, op: RedeemAgain) -> None:
     event("redemption replayed")
 
 
+async def back(db: Database, model: Model, op: Back) -> None:
+    if not model.redemptions:
+        return
+    ids = list(model.redemptions)
+    redemption_id = ids[op.which % len(ids)]
+    r, who = model.redemptions[redemption_id], PERSON_IDS[op.who]
+    expected: type[TruceError] | None = None
+    if r.reward.kind is RewardKind.PERSONAL:
+        expected = UnknownRedemption
+    elif department_of(who) != department_of(r.who):
+        expected = NotYourDepartment
+    elif who == r.who:
+        expected = OwnRequest
+    elif r.status != Status.PROPOSED.value:
+        expected = AlreadyBacked if r.backer is not None else AlreadySettled
+    backing = shop.back(db, actor_telegram_id=who, redemption_id=redemption_id)
+    if expected is not None:
+        with pytest.raises(expected):
+            await backing
+        event(f"backing refused: {expected.__name__}")
+        return
+    view = await backing
+    assert (view.status, view.backer) == (Status.PENDING.value, PEOPLE[who][0])
+    r.status, r.backer = Status.PENDING.value, who
+    event("department request backed")
+
+
 async def settle(db: Database, model: Model, op: Settle) -> None:
     if not model.redemptions:
         return
@@ -435,7 +484,12 @@ async def settle(db: Database, model: Model, op: Settle) -> None:
         approve=op.approve,
         now=model.clock,
     )
-    if current != Status.PENDING.value:
+    if current == Status.PROPOSED.value and op.approve:
+        with pytest.raises(NotBackedYet):
+            await settling
+        event("approval refused: not backed yet")
+        return
+    if current not in OPEN:
         with pytest.raises(AlreadySettled) as refused:
             await settling
         assert refused.value.params == {"id": redemption_id, "status": current}
@@ -466,7 +520,7 @@ async def expire(db: Database, model: Model, op: Expire) -> None:
     stale = [
         redemption_id
         for redemption_id, r in model.redemptions.items()
-        if r.status == Status.PENDING.value and r.created_at < now - STALE_AFTER
+        if r.status in OPEN and r.created_at < now - STALE_AFTER
     ]
     expired = await shop.expire_stale(db, older_than=STALE_AFTER, now=now)
     assert sorted(view.id for view in expired) == sorted(stale)
@@ -487,6 +541,8 @@ async def step(db: Database, model: Model, key: str, op: Operation) -> None:
         await redeem(db, model, key, op)
     elif isinstance(op, RedeemAgain):
         await redeem_again(db, model, op)
+    elif isinstance(op, Back):
+        await back(db, model, op)
     elif isinstance(op, Settle):
         await settle(db, model, op)
     elif isinstance(op, AskForNothing):
@@ -514,7 +570,7 @@ async def check(db: Database, model: Model) -> None:
     assert sum(balances.values()) == 0
     assert {a: b for a, b in balances.items() if a != office.issuance and b < 0} == {}
     assert balances[office.escrow] == sum(
-        price for status, price in redemptions.values() if status == Status.PENDING.value
+        price for status, price in redemptions.values() if status in OPEN
     )
     assert all(left is None or left >= 0 for left in stock.values()), stock
     report = await ledger.verify(db)
@@ -565,7 +621,7 @@ MARKETING, SALES = 6, 7  # indices into HOLDERS
         Redeem(who=BORIS, reward=1),  # a day off: Boris has 150, 30 left
         Redeem(who=BORIS, reward=1),  # refused: one a month
         Redeem(who=CAROL, reward=3),  # pizza from the Sales wallet: 90 left, 1 in stock
-        Settle(which=1, approve=False, admin=1),  # the pizza is refunded, 2 in stock again
+        Settle(which=1, approve=False, admin=1),  # rejected unbacked: refunded, 2 in stock
         RedeemAgain(earlier=1),  # the pizza's key again: still the rejected one
         Settle(which=0, approve=True, admin=0),  # the day off is spent
         Settle(which=0, approve=False, admin=1),  # refused: already approved
@@ -576,7 +632,12 @@ MARKETING, SALES = 6, 7  # indices into HOLDERS
         Thank(giver=BORIS, receiver=DMITRY, amount=1),  # refused: the allowance is spent
         Grant(to=SALES, amount=70),  # Sales has 220
         ChipIn(who=CAROL, amount=6),  # and 226
-        Redeem(who=CAROL, reward=4),  # lunch for Sales: 76 left
+        Redeem(who=CAROL, reward=4),  # lunch for Sales proposed: 76 left
+        Back(which=2, who=CAROL),  # refused: her own request
+        Back(which=2, who=BORIS),  # refused: Marketing backing Sales
+        Settle(which=2, approve=True, admin=0),  # refused: not backed yet
+        Back(which=2, who=ERIN),  # a colleague backs it: with the admins now
+        Back(which=2, who=ERIN),  # refused: already backed
         Redeem(who=CAROL, reward=4),  # refused: one a week
         Redeem(who=ERIN, reward=4),  # refused: Sales has 76, lunch is 150
         Wait(hours=24 * 6),

@@ -60,7 +60,7 @@ async def make_admin(tg: Telegram, person: Person) -> None:
 
 def request_to(tg: Telegram, admin: Person, number: int) -> dict[str, Any]:
     """The copy of request #number the admin was sent when it was made, as it looks now."""
-    heads = (f"🎁 Request #{number}:", f"🎁 Заявка №{number}:")
+    heads = (f"🎁 Request #{number}:", f"🎁 Заявка №{number} от ")
     return next(m for m in tg.api.sent(admin.id) if m["text"].startswith(heads))
 
 
@@ -151,7 +151,7 @@ async def test_redeeming_reserves_the_price_and_asks_every_admin_to_approve_or_r
         ("❌ Reject", "rdm:reject:1"),
     ]
     assert to_boris["text"] == (
-        "🎁 Заявка №1: Carol просит <b>Кофе-брейк</b> — 20 токенов, из личных токенов."
+        "🎁 Заявка №1 от Carol: <b>Кофе-брейк</b> — 20 токенов, из личных токенов."
     )
     assert Telegram.buttons(to_boris) == [
         ("✅ Одобрить", "rdm:approve:1"),
@@ -202,13 +202,14 @@ async def test_a_department_reward_is_paid_from_the_department_wallet(
 
     answer = await company.send(CAROL, "/redeem pizza")
 
-    assert "Requested: Pizza for the department. 100 tokens are reserved" in said(answer)
+    assert said(answer, CAROL.id).startswith("Proposed: Pizza for the department.")
     carol = await me(company, CAROL)
     assert "Your balance: <b>30 tokens</b>" in carol
-    assert "Sales wallet: 20 tokens" in carol
+    assert "Sales wallet: 20 tokens" in carol  # reserved while the department decides
+    await company.press(ALICE, company.last_message(ALICE.id), "back:1")  # Alice, of Sales
     assert request_to(company, ALICE, 1)["text"] == (
         "🎁 Request #1: Carol asks for <b>Pizza for the department</b> — 100 tokens, "
-        "paid by the Sales wallet."
+        "paid by the Sales wallet. Backed by Alice."
     )
     await company.press(ALICE, request_to(company, ALICE, 1), "rdm:approve:1")
     assert "Sales wallet: 20 tokens" in await me(company, CAROL)
@@ -220,6 +221,7 @@ async def test_rejecting_a_department_reward_refunds_the_department_wallet(
 ) -> None:
     await fill_wallet(company, CAROL, 100)
     await company.send(CAROL, "/redeem pizza")
+    await company.press(ALICE, company.last_message(ALICE.id), "back:1")
     assert "Sales wallet: 0 tokens" in await me(company, CAROL)
 
     answer = await company.press(ALICE, request_to(company, ALICE, 1), "rdm:reject:1")
@@ -551,6 +553,7 @@ async def test_a_new_department_reward_is_paid_from_the_wallet(company: Telegram
     await fill_wallet(company, CAROL, 40)
 
     await company.send(CAROL, "/redeem cake")
+    await company.press(ALICE, company.last_message(ALICE.id), "back:1")
 
     assert "Sales wallet: 0 tokens" in await me(company, CAROL)
     assert "paid by the Sales wallet" in request_to(company, ALICE, 1)["text"]

@@ -133,6 +133,24 @@ class AlreadySettled(TruceError):
     key = "error.already_settled"
 
 
+class NotYourDepartment(TruceError):
+    """Backing a department's request from outside that department."""
+
+    key = "error.not_your_department"
+
+
+class OwnRequest(TruceError):
+    key = "error.own_request"
+
+
+class AlreadyBacked(TruceError):
+    key = "error.already_backed"
+
+
+class NotBackedYet(TruceError):
+    key = "error.not_backed_yet"
+
+
 class NotApproved(TruceError):
     key = "error.not_approved"
 

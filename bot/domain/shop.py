@@ -19,6 +19,8 @@ class RewardKind(StrEnum):
 
 
 class Status(StrEnum):
+    # A department reward asked for by a member waits for a colleague to back it.
+    PROPOSED = "proposed"
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import TelegramError
 
 from bot import keyboards
@@ -12,7 +12,7 @@ from bot.domain.commands import possible_id
 from bot.domain.errors import BadButton, ReasonTooLong, UnknownRedemption, UsageError
 from bot.domain.ledger import MAX_REASON_LENGTH, parse_amount
 from bot.domain.roles import Role
-from bot.domain.shop import MAX_PRICE, parse_new_reward, parse_optional_count
+from bot.domain.shop import MAX_PRICE, Status, parse_new_reward, parse_optional_count
 from bot.domain.text import ascii_number
 from bot.handlers.common import TruceContext, escape, notify, reply
 from bot.i18n import department_name, t, tokens
@@ -92,27 +92,97 @@ async def _redeem(update: Update, context: TruceContext, ref: str, *, key: str) 
         key=key,
         tz=context.tz,
     )
+    query = update.callback_query
+    if query is not None and not redemption.created:
+        # Another press of the same button: the first press answered and told everyone.
+        await query.answer(context.t("shop.already_requested", id=redemption.id))
+        return
     lang = context.lang
-    await reply(
-        update,
-        context,
-        "shop.requested",
-        reward=escape(redemption.reward.name(lang)),
-        price=tokens(lang, redemption.price),
-    )
-    if update.callback_query is not None and update.effective_user is not None:
+    key = "shop.proposed" if redemption.status == Status.PROPOSED else "shop.requested"
+    params = {
+        "reward": escape(redemption.reward.name(lang)),
+        "price": tokens(lang, redemption.price),
+    }
+    await reply(update, context, key, **params)
+    if query is not None and update.effective_user is not None:
         await context.bot.send_message(
-            update.effective_user.id,
-            context.t(
-                "shop.requested",
-                reward=escape(redemption.reward.name(lang)),
-                price=tokens(lang, redemption.price),
-            ),
-            parse_mode="HTML",
+            update.effective_user.id, context.t(key, **params), parse_mode="HTML"
         )
-    if redemption.status != "pending" or await shop.notices(context.db, redemption.id):
-        return  # the same request delivered again: the admins were told the first time
-    await tell_admins(context, redemption)
+    if not redemption.created:
+        return  # the same message delivered again: everyone was told the first time
+    await tell_department(context, redemption)
+    if redemption.status == Status.PENDING:
+        await tell_admins(context, redemption)
+
+
+async def tell_department(context: TruceContext, r: RedemptionView) -> None:
+    """A department reward spends what everyone in the department earned: they all hear of it
+    when it is reserved (with a Back button while it needs a colleague), spent or refunded."""
+    if r.department is None or r.from_goal:
+        return
+    for person in await shop.department_told(context.db, r):
+        text = _department_text(person.language, r)
+        markup = keyboards.back(person.language, r.id) if r.status == Status.PROPOSED else None
+        try:
+            await context.bot.send_message(
+                person.telegram_id, text, parse_mode="HTML", reply_markup=markup
+            )
+        except TelegramError as exc:  # a blocked colleague must not stop the others
+            log.info("employee %s not told of redemption %s: %s", person.id, r.id, exc)
+
+
+def _department_text(language: str, r: RedemptionView, status: str | None = None) -> str:
+    """What the department hears of its request when it reaches `status` (by default, now)."""
+    assert r.department is not None
+    status = status or r.status
+    if status == Status.PROPOSED:
+        key = "redemption.backing_request"
+    elif status == Status.PENDING:
+        key = "redemption.wallet_reserved"
+    elif status == Status.APPROVED:
+        key = "redemption.wallet_spent"
+    else:
+        key = "redemption.wallet_refunded"
+    return t(
+        language,
+        key,
+        who=escape(r.requester_name or "—"),
+        reward=escape(r.reward.name(language)),
+        price=tokens(language, r.price),
+        department=department_name(language, r.department),
+    )
+
+
+async def back_button(update: Update, context: TruceContext) -> None:
+    """A colleague's Back button under a department request."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    redemption_id = keyboards.parse_back(query.data)
+    context.require(Role.EMPLOYEE)
+    r = await shop.back(context.db, actor_telegram_id=user.id, redemption_id=redemption_id)
+    await query.answer(context.t("redemption.backed_toast"))
+    if isinstance(query.message, Message):
+        try:
+            asked = _department_text(context.lang, r, Status.PROPOSED)
+            note = context.t("redemption.backed_note", backer=escape(r.backer or ""))
+            await query.message.edit_text(f"{asked}\n\n{note}", parse_mode="HTML")
+        except TelegramError as exc:
+            log.info("backing request %s not edited: %s", r.id, exc)
+    if r.requester_telegram_id is not None:
+        requester = await directory.find(context.db, r.requester_telegram_id)
+        if requester is not None:
+            await notify(
+                context,
+                requester,
+                t(
+                    requester.language,
+                    "redemption.backed_requester",
+                    id=r.id,
+                    backer=escape(r.backer or ""),
+                    reward=escape(r.reward.name(requester.language)),
+                ),
+            )
+    await tell_admins(context, r)
 
 
 async def tell_admins(context: TruceContext, r: RedemptionView) -> None:
@@ -142,7 +212,7 @@ def _request_text(language: str, r: RedemptionView) -> str:
         if r.department
         else t(language, "redemption.payer_personal")
     )
-    return t(
+    text = t(
         language,
         "redemption.request",
         id=r.id,
@@ -151,6 +221,9 @@ def _request_text(language: str, r: RedemptionView) -> str:
         price=tokens(language, r.price),
         payer=payer,
     )
+    if r.backer:
+        text += t(language, "redemption.backed_by", backer=escape(r.backer))
+    return text
 
 
 async def _send_to_admin(
@@ -243,6 +316,7 @@ async def _settle(
     await reply(update, context, f"redemption.done.{r.status}", id=r.id)
     await show_outcome(context, r, _pressed(update, context))
     await tell_requester(context, r)
+    await tell_department(context, r)
 
 
 async def tell_requester(context: TruceContext, r: RedemptionView) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,9 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import Database
 from bot.domain.commands import possible_id
 from bot.domain.errors import (
+    AlreadyBacked,
     AlreadySettled,
     NotApproved,
+    NotBackedYet,
+    NotYourDepartment,
     OutOfStock,
+    OwnRequest,
     RedemptionLimit,
     RewardExists,
     RewardInactive,
@@ -23,12 +27,19 @@ from bot.domain.errors import (
 )
 from bot.domain.ledger import SystemAccount, check_amount
 from bot.domain.periods import period_start
-from bot.domain.roles import Role, require
+from bot.domain.roles import Role, at_least, require
 from bot.domain.shop import DEFAULT_REWARDS, NewReward, RewardKind, Status
 from bot.domain.text import ascii_number
 from bot.models import Account, Department, Employee, Redemption, RedemptionNotice, Reward, utcnow
 from bot.services import ledger
-from bot.services.directory import DepartmentView, EmployeeView, lock, require_employee
+from bot.services.directory import (
+    DepartmentView,
+    EmployeeView,
+    employee_rows,
+    employee_view,
+    lock,
+    require_employee,
+)
 from bot.services.tokens import department_account
 
 
@@ -64,6 +75,8 @@ class RedemptionView:
     created_at: datetime
     fulfilled: bool
     from_goal: bool
+    backer: str | None = None  # the colleague who backed a department request
+    created: bool = False  # this very call made it (so only this call tells anyone)
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,7 @@ async def redemption_view(session: AsyncSession, redemption: Redemption) -> Rede
         else None
     )
     decider = await session.get(Employee, redemption.decided_by) if redemption.decided_by else None
+    backer = await session.get(Employee, redemption.backer_id) if redemption.backer_id else None
     return RedemptionView(
         id=redemption.id,
         reward=reward_view(reward),
@@ -154,6 +168,7 @@ async def redemption_view(session: AsyncSession, redemption: Redemption) -> Rede
         created_at=redemption.created_at,
         fulfilled=redemption.fulfilled_at is not None,
         from_goal=redemption.goal_id is not None,
+        backer=backer.first_name if backer else None,
     )
 
 
@@ -166,7 +181,10 @@ async def redeem(
     tz: ZoneInfo,
     now: datetime | None = None,
 ) -> RedemptionView:
-    """Ask for a reward: reserve its price in escrow and one unit of stock, pending approval."""
+    """Ask for a reward: reserve its price in escrow and one unit of stock, pending approval.
+
+    A department reward spends what the whole department earned: asked for by a member who is
+    not a lead, it is only proposed until a colleague backs it (`back`)."""
     now = now or utcnow()
     async with db.transaction() as session:
         employee = await require_employee(session, telegram_id)
@@ -183,14 +201,17 @@ async def redeem(
                 select(func.count(Redemption.id)).where(
                     Redemption.reward_id == reward.id,
                     Redemption.employee_id == employee.id,
-                    Redemption.status.in_([Status.PENDING, Status.APPROVED]),
+                    Redemption.status.in_([Status.PROPOSED, Status.PENDING, Status.APPROVED]),
                     Redemption.created_at >= since,
                 )
             )
             if (taken or 0) >= reward.per_person_limit:
                 raise RedemptionLimit(limit=reward.per_person_limit, period=reward.limit_period)
+        status = Status.PENDING
         if reward.kind == RewardKind.DEPARTMENT:
             payer_id = (await department_account(session, employee.department.id)).id
+            if not at_least(employee.role, Role.LEAD) and await _colleagues(session, employee):
+                status = Status.PROPOSED
         else:
             payer_id = employee.account_id
         taken_stock = await session.execute(
@@ -207,7 +228,7 @@ async def redeem(
             department_id=employee.department.id if reward.kind == RewardKind.DEPARTMENT else None,
             account_id=payer_id,
             price=reward.price,
-            status=Status.PENDING.value,
+            status=status.value,
             created_at=now,
         )
         session.add(redemption)
@@ -223,7 +244,62 @@ async def redeem(
             actor_id=employee.id,
             at=now,
         )
-        return await redemption_view(session, redemption)
+        return replace(await redemption_view(session, redemption), created=True)
+
+
+async def _colleagues(session: AsyncSession, employee: EmployeeView) -> list[EmployeeView]:
+    rows = await session.execute(
+        employee_rows()
+        .where(Employee.department_id == employee.department.id, Employee.id != employee.id)
+        .order_by(Employee.id)
+    )
+    return [employee_view(row) for row in rows]
+
+
+async def department_told(db: Database, r: RedemptionView) -> list[EmployeeView]:
+    """Who hears of a department request: its department, but for the one who asked."""
+    if r.department is None or r.requester_telegram_id is None:
+        return []
+    async with db.read() as session:
+        requester = await require_employee(session, r.requester_telegram_id)
+        return await _colleagues(session, requester)
+
+
+async def back(
+    db: Database, *, actor_telegram_id: int, redemption_id: int, now: datetime | None = None
+) -> RedemptionView:
+    """A colleague backs a proposed department request; it then waits for the admins."""
+    async with db.transaction() as session:
+        actor = await require_employee(session, actor_telegram_id)
+        redemption = (
+            await session.get(Redemption, redemption_id) if possible_id(redemption_id) else None
+        )
+        if redemption is None:
+            raise UnknownRedemption(id=redemption_id)
+        department = (
+            await session.get(Department, redemption.department_id)
+            if redemption.department_id
+            else None
+        )
+        if department is None or redemption.goal_id is not None:
+            raise UnknownRedemption(id=redemption_id)
+        if department.id != actor.department.id:
+            raise NotYourDepartment(department=department.code)
+        if redemption.employee_id == actor.id:
+            raise OwnRequest()
+        backed = await session.execute(
+            update(Redemption)
+            .where(Redemption.id == redemption.id, Redemption.status == Status.PROPOSED.value)
+            .values(status=Status.PENDING.value, backer_id=actor.id)
+        )
+        redemption = await session.get(Redemption, redemption.id, populate_existing=True)
+        assert redemption is not None
+        if backed.rowcount != 1:  # type: ignore[attr-defined]
+            if redemption.backer_id is not None:
+                backer = await session.get(Employee, redemption.backer_id)
+                raise AlreadyBacked(id=redemption.id, name=backer.first_name if backer else "")
+            raise AlreadySettled(id=redemption.id, status=redemption.status)
+        return replace(await redemption_view(session, redemption), created=True)
 
 
 async def _settle_reason(session: AsyncSession, reward_id: int, note: str | None) -> str:
@@ -241,18 +317,24 @@ async def _close(
     note: str | None,
     now: datetime,
 ) -> Redemption:
-    """Move a pending redemption to `status` exactly once and post its settling transfer."""
+    """Move a pending redemption to `status` exactly once and post its settling transfer; one
+    still proposed may be rejected or expire, not approved."""
     if not possible_id(redemption_id):
         raise UnknownRedemption(id=redemption_id)
+    open_ = [Status.PENDING.value]
+    if status is not Status.APPROVED:
+        open_.append(Status.PROPOSED.value)
     changed = await session.execute(
         update(Redemption)
-        .where(Redemption.id == redemption_id, Redemption.status == Status.PENDING.value)
+        .where(Redemption.id == redemption_id, Redemption.status.in_(open_))
         .values(status=status.value, decided_by=decided_by, decided_at=now, note=note)
     )
     redemption = await session.get(Redemption, redemption_id, populate_existing=True)
     if redemption is None:
         raise UnknownRedemption(id=redemption_id)
     if changed.rowcount != 1:
+        if redemption.status == Status.PROPOSED.value:
+            raise NotBackedYet(id=redemption_id)
         raise AlreadySettled(id=redemption_id, status=redemption.status)
     assert redemption.account_id is not None
     escrow = await ledger.system_account_id(session, SystemAccount.ESCROW)
@@ -306,13 +388,13 @@ async def settle(
 async def expire_stale(
     db: Database, *, older_than: timedelta, now: datetime | None = None
 ) -> list[RedemptionView]:
-    """Void and refund pending redemptions nobody decided on in time."""
+    """Void and refund pending (or never backed) redemptions nobody decided on in time."""
     now = now or utcnow()
     async with db.transaction() as session:
         stale = list(
             await session.scalars(
                 select(Redemption.id).where(
-                    Redemption.status == Status.PENDING.value,
+                    Redemption.status.in_([Status.PENDING.value, Status.PROPOSED.value]),
                     Redemption.created_at < now - older_than,
                 )
             )
