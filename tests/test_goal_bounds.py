@@ -104,7 +104,8 @@ async def test_every_report_reaches_the_admins_with_its_reporter_and_number(
     assert to_alice[0] == (
         "📈 Boris reported +2 for “Big one”: now 2/1. Report #1; /goal void 1 undoes it."
     )
-    assert to_alice[1].startswith("🎯 Reward #1")  # the pizzas the report unlocked
+    # The pizzas the report unlocked: one owed reward, counted.
+    assert to_alice[1].startswith("🎯 Reward #1: <b>Pizza for the department ×2</b>")
 
 
 @both_databases()

@@ -195,11 +195,12 @@ async def tell_admins(context: TruceContext, r: RedemptionView) -> None:
 
 def _request_text(language: str, r: RedemptionView) -> str:
     if r.from_goal:
+        times = t(language, "redemption.times", n=r.quantity) if r.quantity > 1 else ""
         return t(
             language,
             "redemption.goal_request",
             id=r.id,
-            reward=escape(r.reward.name(language)),
+            reward=escape(r.reward.name(language)) + times,
             department=department_name(language, r.department),
             goal=escape(r.note or ""),
         )

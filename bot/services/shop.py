@@ -76,6 +76,7 @@ class RedemptionView:
     fulfilled: bool
     from_goal: bool
     backer: str | None = None  # the colleague who backed a department request
+    quantity: int = 1  # an owed goal reward earned several times at once
     created: bool = False  # this very call made it (so only this call tells anyone)
 
 
@@ -169,6 +170,7 @@ async def redemption_view(session: AsyncSession, redemption: Redemption) -> Rede
         fulfilled=redemption.fulfilled_at is not None,
         from_goal=redemption.goal_id is not None,
         backer=backer.first_name if backer else None,
+        quantity=redemption.quantity,
     )
 
 
