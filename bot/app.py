@@ -67,7 +67,8 @@ def build_application(
     if rate_limit:
         # Telegram allows about 30 messages a second; a little under it leaves room for jitter,
         # so a broadcast never meets a flood wait.
-        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=28, max_retries=3))
+        limiter: Any = AIORateLimiter(overall_max_rate=28, max_retries=3)  # PTB's own generics
+        builder = builder.rate_limiter(limiter)
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app: TruceApplication = builder.build()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -36,6 +36,11 @@ def _sqlite_connections(engine: AsyncEngine, *, begin: str) -> None:
     def _begin(conn: Any) -> None:
         # Straight to the driver: one trip to its thread, where a cursor would take three.
         conn.connection.dbapi_connection.run_async(lambda driver: driver.execute(begin))
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE, DELETE or INSERT touched (an ORM statement's result is a cursor's)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def create_engine(url: str, *, begin: str = "BEGIN IMMEDIATE", **kwargs: Any) -> AsyncEngine:

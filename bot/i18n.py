@@ -34,9 +34,9 @@ def catalog(language: str) -> dict[str, Message]:
             for message in read_po(handle, locale=language):
                 if not message.id:
                     continue
-                key = message.id[0] if isinstance(message.id, tuple) else message.id
+                key = str(message.id[0] if isinstance(message.id, (tuple, list)) else message.id)
                 value = message.string
-                messages[key] = tuple(value) if isinstance(value, (tuple, list)) else value
+                messages[key] = tuple(value) if isinstance(value, (tuple, list)) else str(value)
     return messages
 
 

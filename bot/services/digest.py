@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_, select
@@ -112,7 +113,7 @@ async def compute(
             )
         )
 
-        async def top(column: object, amount: object) -> list[Named]:
+        async def top(column: Any, amount: Any) -> list[Named]:
             rows = await session.execute(
                 select(Employee.first_name, func.sum(amount).label("n"))
                 .join(Thanks, column == Employee.id)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.db import Database
+from bot.db import Database, rowcount
 from bot.models import InboxUpdate, utcnow
 
 # Handled updates are kept this long, so one Telegram sends again is recognised, then dropped.
@@ -32,7 +32,7 @@ async def store(db: Database, update_id: int, payload: str) -> bool:
     )
     async with db.transaction() as session:
         result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result) > 0
 
 
 async def mark_handled(db: Database, update_ids: Iterable[int]) -> None:
@@ -64,4 +64,4 @@ async def prune(db: Database) -> int:
         result = await session.execute(
             delete(InboxUpdate).where(InboxUpdate.handled_at < utcnow() - KEEP_HANDLED)
         )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)

@@ -16,6 +16,7 @@ from bot.db import Database
 from bot.domain.ledger import SystemAccount
 from bot.models import Account, Department, Employee, Transfer
 from bot.services.directory import DepartmentView
+from bot.services.ledger import system_account_id
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ async def department_scores(
         query = query.where(Transfer.created_at >= start)
     if end is not None:
         query = query.where(Transfer.created_at < end)
-    earned = dict((await session.execute(query)).all())
+    earned: dict[int, int] = dict((await session.execute(query)).all())  # type: ignore[arg-type]
     members = dict(
         (
             await session.execute(
@@ -102,9 +103,7 @@ async def leaderboard(db: Database, *, since: datetime, limit: int = 5) -> Leade
     meetings and goals. Chip-ins and refunds move tokens that were already earned.
     """
     async with db.read() as session:
-        issuance = await session.scalar(
-            select(Account.id).where(Account.code == SystemAccount.ISSUANCE.value)
-        )
+        issuance = await system_account_id(session, SystemAccount.ISSUANCE)
 
         async def people(start: datetime | None) -> list[PersonScore]:
             earned = func.sum(Transfer.amount).label("earned")

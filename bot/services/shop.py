@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import Database
+from bot.db import Database, rowcount
 from bot.domain.commands import possible_id
 from bot.domain.errors import (
     AlreadyBacked,
@@ -131,10 +131,11 @@ async def rewards(db: Database, *, include_inactive: bool = False) -> list[Rewar
 
 async def find_reward(session: AsyncSession, ref: int | str) -> Reward:
     number = ref if isinstance(ref, int) else ascii_number(ref, max_digits=12)
+    reward: Reward | None
     if number is not None:
         reward = await session.get(Reward, number) if possible_id(number) else None
     else:
-        reward = await session.scalar(select(Reward).where(Reward.code == ref.lower()))
+        reward = await session.scalar(select(Reward).where(Reward.code == str(ref).lower()))
     if reward is None:
         raise UnknownReward(name=str(ref)[:32])
     return reward
@@ -221,7 +222,7 @@ async def redeem(
             .where(Reward.id == reward.id, or_(Reward.stock.is_(None), Reward.stock > 0))
             .values(stock=Reward.stock - 1)
         )
-        if taken_stock.rowcount != 1:
+        if rowcount(taken_stock) != 1:
             raise OutOfStock(name=reward.name_en)
         redemption = Redemption(
             key=key,
@@ -296,7 +297,7 @@ async def back(
         )
         redemption = await session.get(Redemption, redemption.id, populate_existing=True)
         assert redemption is not None
-        if backed.rowcount != 1:  # type: ignore[attr-defined]
+        if rowcount(backed) != 1:
             if redemption.backer_id is not None:
                 backer = await session.get(Employee, redemption.backer_id)
                 raise AlreadyBacked(id=redemption.id, name=backer.first_name if backer else "")
@@ -334,7 +335,7 @@ async def _close(
     redemption = await session.get(Redemption, redemption_id, populate_existing=True)
     if redemption is None:
         raise UnknownRedemption(id=redemption_id)
-    if changed.rowcount != 1:
+    if rowcount(changed) != 1:
         if redemption.status == Status.PROPOSED.value:
             raise NotBackedYet(id=redemption_id)
         raise AlreadySettled(id=redemption_id, status=redemption.status)
