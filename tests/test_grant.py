@@ -145,7 +145,6 @@ LONG_REASON = "x" * 201
         (DMITRY, "/grant @boris 5 thanks", "Вы ещё не в игре: нажмите /start"),
         (ALICE, "/grant", "Usage: /grant @username 50 reason"),
         (ALICE, "/grant @boris", "Usage: /grant @username 50 reason"),
-        (ALICE, "/grant 5 thanks", "Usage: /grant @username 50 reason"),
         (ALICE, "/grant @boris thanks a lot", "“thanks” is not an amount"),
         (ALICE, "/grant @boris 0 thanks", "“0” is not an amount"),
         (ALICE, "/grant @boris -5 thanks", "“-5” is not an amount"),
@@ -237,3 +236,146 @@ async def test_an_at_username_that_changed_hands_pays_its_new_owner(
     me = said(await company.send(new_owner, "/me"), DMITRY.id)
     assert "+7" in me and "for the new handle" in me
     assert "for the new handle" not in said(await company.send(renamed_carol, "/me"), CAROL.id)
+
+
+# -- choosing the person from a list: nobody without a @username is beyond reach -------------
+
+OLGA = Person(3001, "Ольга", None, "ru")  # Marketing, no @username
+
+
+async def grant_list(tg: Telegram, admin: Person, command: str) -> dict:
+    """`admin` sends `command` in private; returns the bot's list of people to choose from."""
+    await tg.send(admin, command)
+    return tg.last_message(admin.id)
+
+
+def button_for(tg: Telegram, message: dict, name: str) -> str:
+    """The callback data of the button naming `name`."""
+    return next(data for text, data in tg.buttons(message) if text.startswith(name))
+
+
+async def test_an_admin_chooses_someone_without_a_username_from_a_list_and_grants_once(
+    company: Telegram, db: Database
+) -> None:
+    await join(company, OLGA, "marketing")
+    listing = await grant_list(company, ALICE, "/grant 50 for the launch")
+
+    assert listing["text"] == "Who gets 50 tokens (for the launch)? Choose a person:"
+    labels = [text for text, _ in company.buttons(listing)]
+    assert labels == [
+        "Alice (@alice) · Sales",
+        "Boris (@boris) · Marketing",
+        "Carol (@carol) · Sales",
+        "Ольга · Marketing",
+    ]
+    boris = button_for(company, listing, "Boris")
+    answer = await company.press(ALICE, listing, button_for(company, listing, "Ольга"))
+
+    assert "Granted 50 tokens to Ольга: for the launch" in said(answer, ALICE.id)
+    assert company.buttons(listing) == []  # the list became the answer
+    assert said(answer, OLGA.id) == "Вам начислено 50 токенов: for the launch"
+    again = await company.press(ALICE, listing, boris)  # a button kept from the old list
+    assert "This list has expired: send the command again" in said(again)
+    assert "Ваш баланс: <b>50 токенов</b>" in said(await company.send(OLGA, "/me"))
+    assert "Ваш баланс: <b>0 токенов</b>" in said(await company.send(BORIS, "/me"))
+    assert (await ledger.verify(db)).transfers == 1
+
+
+async def test_a_russian_speaking_admin_gets_the_list_in_russian(company: Telegram) -> None:
+    await company.send(ALICE, "/roles @boris admin")
+
+    listing = await grant_list(company, BORIS, "/grant 5 за помощь")
+
+    assert listing["text"] == "Кому начислить 5 токенов (за помощь)? Выберите человека:"
+    assert "Carol (@carol) · Продажи" in [text for text, _ in company.buttons(listing)]
+    answer = await company.press(BORIS, listing, button_for(company, listing, "Carol"))
+    assert "Начислено 5 токенов — Carol: за помощь" in said(answer, BORIS.id)
+
+
+async def test_a_grant_replying_in_the_company_chat_reaches_someone_without_a_username(
+    company: Telegram,
+) -> None:
+    await join(company, OLGA, "marketing")
+    group = company.group()
+    message = await post(company, OLGA, "Запустили лендинг!", group)
+
+    answer = await company.send(ALICE, "/grant 7 for the landing", chat=group, reply_to=message)
+
+    assert "Granted 7 tokens to Ольга: for the landing" in said(answer, group["id"])
+    assert said(answer, OLGA.id) == "Вам начислено 7 токенов: for the landing"
+
+
+async def test_a_grant_without_a_person_in_the_company_chat_answers_usage(
+    company: Telegram, db: Database
+) -> None:
+    before = await books(db)
+
+    answer = await company.send(ALICE, "/grant 5 thanks", chat=company.group())
+
+    assert "Usage: /grant @username 50 reason" in said(answer)
+    assert company.buttons(company.last_message(company.group()["id"])) == []
+    assert await books(db) == before
+
+
+async def test_a_long_list_of_people_is_paged(company: Telegram, db: Database) -> None:
+    newcomers = [Person(4000 + n, f"Worker {n:02}", None, "en") for n in range(1, 11)]
+    for person in newcomers:
+        await join(company, person, "sales")
+    listing = await grant_list(company, ALICE, "/grant 3 for the help")
+    first = company.buttons(listing)
+
+    assert len(first) == 9 and first[-1][0] == "More ›"  # 8 of 13 people, then the next page
+    await company.press(ALICE, listing, first[-1][1])
+    second = company.buttons(listing)
+    assert [text for text, _ in second] == [
+        "Worker 06 · Sales",
+        "Worker 07 · Sales",
+        "Worker 08 · Sales",
+        "Worker 09 · Sales",
+        "Worker 10 · Sales",
+        "‹ Back",
+    ]
+    answer = await company.press(ALICE, listing, button_for(company, listing, "Worker 10"))
+    assert "Granted 3 tokens to Worker 10" in said(answer, ALICE.id)
+    assert (await ledger.verify(db)).transfers == 1
+
+
+@pytest.mark.parametrize(
+    ("presser", "data", "answer"),
+    [
+        (BORIS, "grantto:2001.{command}:1001", "Эта кнопка не для вас"),
+        (CAROL, "grantto:2001.{command}:2002", "only someone with the right role"),
+        (ALICE, "grantto:٢٠٠١.{command}:1001", "This button no longer works"),
+        (ALICE, "grantto:２００１.{command}:1001", "This button no longer works"),
+        (ALICE, "grantto:999999.{command}:1001", "This button no longer works"),
+        (ALICE, "grantto:2001.9999:1001", "This list has expired"),
+        (ALICE, "grantto:2001:1001", "This button no longer works"),
+        (ALICE, "grantto:2001.{command}:١٠٠١", "This button no longer works"),
+    ],
+)
+async def test_a_forged_or_foreign_list_button_grants_nothing(
+    company: Telegram, db: Database, presser: Person, data: str, answer: str
+) -> None:
+    listing = await grant_list(company, ALICE, "/grant 50 launch")
+    command = listing["message_id"] - 1  # the bot's list answers Alice's /grant just before it
+    before = await books(db)
+
+    calls = await company.press(presser, listing, data.format(command=command))
+
+    assert answer in said(calls)
+    assert [call["method"] for call in calls] == ["answerCallbackQuery"]
+    assert await books(db) == before
+
+
+async def test_an_admin_demoted_after_the_list_was_sent_cannot_use_it(
+    company: Telegram, db: Database
+) -> None:
+    await company.send(ALICE, "/roles @carol admin")
+    listing = await grant_list(company, CAROL, "/grant 50 launch")
+    await company.send(ALICE, "/roles @carol employee")
+    before = await books(db)
+
+    calls = await company.press(CAROL, listing, button_for(company, listing, "Boris"))
+
+    assert "only someone with the right role" in said(calls)
+    assert await books(db) == before

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.domain.errors import UsageError
+from bot.domain.errors import BadButton, UsageError
 from bot.domain.ledger import clean_reason, parse_amount
+from bot.domain.roles import Role, parse_role
+from bot.domain.text import ascii_number
 
 # Anything written like a number (even a wrong one: -5, 2.5, 1,000) is meant as the amount,
 # so it gets the amount's error message instead of being looked up as a person or department.
@@ -40,3 +42,34 @@ def parse_grant(args: list[str], *, replying: bool, maximum: int) -> GrantReques
         raise UsageError(usage="usage.grant")
     amount = parse_amount(rest[0], maximum)
     return GrantRequest(target, amount, clean_reason(" ".join(rest[1:])))
+
+
+@dataclass(frozen=True)
+class RolesRequest:
+    target: str | None  # "@username"; None: the person replied to, or one chosen from a list
+    role: Role | None  # None: list the leads and admins, and offer to change anyone's role
+
+
+def parse_roles(args: list[str]) -> RolesRequest:
+    """`/roles`, `/roles @user lead`, or `/roles lead` (as a reply, or to choose the person)."""
+    if not args:
+        return RolesRequest(None, None)
+    if len(args) == 1 and not args[0].startswith("@"):
+        return RolesRequest(None, parse_role(args[0]))
+    if len(args) == 2 and len(args[0]) > 1 and args[0].startswith("@"):
+        return RolesRequest(args[0], parse_role(args[1]))
+    raise UsageError(usage="usage.roles")
+
+
+# Telegram user ids fit in 52 bits: sixteen digits at most.
+TELEGRAM_ID_DIGITS = 16
+
+
+def parse_choice(value: str) -> tuple[int, str]:
+    """The number and the rest of a list button's value, `<number>.<rest>`: a person's
+    Telegram id or a page, then what the list is for."""
+    head, dot, rest = value.partition(".")
+    number = ascii_number(head, max_digits=TELEGRAM_ID_DIGITS)
+    if not dot or number is None:
+        raise BadButton()
+    return number, rest

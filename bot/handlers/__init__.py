@@ -27,7 +27,6 @@ PRIVATE_COMMANDS = [
     "start",
     "me",
     "lang",
-    "roles",
     "shop",
     "redeem",
     "chipin",
@@ -50,7 +49,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("lang", onboarding.language, filters=PRIVATE))
     app.add_handler(CommandHandler("me", tokens.me, filters=PRIVATE))
     app.add_handler(CommandHandler("grant", tokens.grant))
-    app.add_handler(CommandHandler("roles", roles.roles, filters=PRIVATE))
+    app.add_handler(CommandHandler("roles", roles.roles))
+    app.add_handler(CallbackQueryHandler(tokens.grant_button, pattern=r"^grant(to|pg):"))
+    app.add_handler(CallbackQueryHandler(roles.roles_button, pattern=r"^role(to|pg|set):"))
     app.add_handler(CommandHandler("thanks", thanks.give_thanks))
     app.add_handler(CommandHandler("shop", shop.show_shop, filters=PRIVATE))
     app.add_handler(CommandHandler("redeem", shop.redeem_command, filters=PRIVATE))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
@@ -342,14 +342,49 @@ async def staff(db: Database) -> list[EmployeeView]:
         return [employee_view(row) for row in rows]
 
 
+@dataclass(frozen=True)
+class PeoplePage:
+    people: list[EmployeeView]
+    page: int  # from 0, within 0..pages-1
+    pages: int
+
+
+async def people_page(db: Database, page: int, size: int) -> PeoplePage:
+    """One page of everyone registered, by name: to choose someone without a @username."""
+    async with db.read() as session:
+        total = await session.scalar(select(func.count()).select_from(Employee)) or 0
+        pages = max(1, -(-total // size))
+        page = min(max(page, 0), pages - 1)
+        rows = await session.execute(
+            employee_rows()
+            .order_by(Employee.first_name, Employee.id)
+            .offset(page * size)
+            .limit(size)
+        )
+        return PeoplePage([employee_view(row) for row in rows], page, pages)
+
+
 async def set_role(
-    db: Database, *, actor_telegram_id: int, target_username: str, role: Role
+    db: Database,
+    *,
+    actor_telegram_id: int,
+    target_username: str | None = None,
+    target_telegram_id: int | None = None,
+    role: Role,
 ) -> tuple[EmployeeView, Role]:
-    """An admin changes someone's role; returns the employee and their former role."""
+    """An admin changes someone's role, named by @username or by Telegram id; returns the
+    employee and their former role."""
     async with changing(db) as session:
         actor = await require_employee(session, actor_telegram_id)
         require(actor.role, Role.ADMIN)
-        target = await find_by_username(session, target_username)
+        if target_username is not None:
+            target = await find_by_username(session, target_username)
+        else:
+            assert target_telegram_id is not None
+            found = await by_telegram_id(session, target_telegram_id)
+            if found is None:
+                raise UnknownUser(name=str(target_telegram_id))
+            target = found
         # Lock every admin row, so two admins cannot demote each other at the same moment.
         admins = (
             await session.scalars(
