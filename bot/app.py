@@ -14,7 +14,7 @@ from bot.db import Database
 from bot.handlers.common import TruceContext
 from bot.handlers.menu import set_default_menus, set_personal_menu
 from bot.intake import DurableQueue, InboxProcessor
-from bot.services import directory, inbox, schedule, shop
+from bot.services import company, directory, inbox, schedule, shop
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ async def _post_init(app: TruceApplication) -> None:
     await directory.bootstrap(db, settings.departments, settings.admin_ids)
     await shop.seed_rewards(db)
     app.bot_data["tz"] = await schedule.timezone(db, settings.timezone)
+    app.bot_data["company_lang"] = await company.language(db, settings.default_language)
     await set_default_menus(app.bot, settings.default_language)
     for person in await directory.staff(db):
         await set_personal_menu(app.bot, person)

@@ -6,6 +6,8 @@ to, and every handler re-checks it (and the person's role) before acting.
 
 from __future__ import annotations
 
+import re
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain.commands import possible_id
@@ -108,6 +110,24 @@ def parse_back(data: str | None) -> int:
     if parts[0] != "back" or number is None:
         raise BadButton()
     return number
+
+
+# The key of a thanks given in a chat: `<chat id>:<message id>`, `:<n>` for its n-th person.
+_THANKS_KEY = re.compile(r"-?[0-9]{1,20}:[0-9]{1,12}(?::[0-9]{1,2})?")
+
+
+def plus_one(language: str, thanks_key: str) -> InlineKeyboardMarkup:
+    """ "+1" under a thanks in the company chat: anyone may add their own thanks to it."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t(language, "button.plus_one"), callback_data=f"plus:{thanks_key}")]]
+    )
+
+
+def parse_plus(data: str | None) -> str:
+    prefix, _, key = (data or "").partition(":")
+    if prefix != "plus" or not _THANKS_KEY.fullmatch(key):
+        raise BadButton()
+    return key
 
 
 def parse_admin_action(data: str | None) -> tuple[str, int]:

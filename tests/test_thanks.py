@@ -127,7 +127,7 @@ async def test_a_thanks_replying_in_a_group_pays_the_author_and_is_answered_in_t
     answer = await company.send(ALICE, "/thanks great launch", chat=group, reply_to=message)
 
     assert said(answer, group["id"]) == (
-        "🙏 Alice thanked Boris: 2 tokens (×2 across departments!) — great launch"
+        "🙏 Alice → Boris: спасибо, 2 токена (×2 за благодарность другому отделу!) — great launch"
     )
     assert said(answer, BORIS.id) == (
         "🙏 Alice благодарит вас: 2 токена (×2 за благодарность другому отделу!) — great launch"
@@ -144,7 +144,7 @@ async def test_a_thanks_with_an_amount_replying_in_a_group_does_not_announce_the
 
     answer = await company.send(ALICE, "/thanks 3 signed it", chat=group, reply_to=message)
 
-    assert said(answer, group["id"]) == "🙏 Alice thanked Carol: 3 tokens — signed it"
+    assert said(answer, group["id"]) == "🙏 Alice → Carol: спасибо, 3 токена — signed it"
     assert said(answer, CAROL.id) == "🙏 Alice thanked you: 3 tokens — signed it"
     assert await balance(db, CAROL) == 3
 
@@ -160,8 +160,8 @@ async def test_a_name_written_in_a_reply_wins_over_the_message_replied_to(
     to_carol = await company.send(ALICE, "/thanks @carol 1 help", chat=group, reply_to=bot_message)
     again = await company.send(ALICE, "/thanks @carol 1 more", chat=group, reply_to=boris_message)
 
-    assert "Alice thanked Carol: 1 token — help" in said(to_carol, group["id"])
-    assert "Alice thanked Carol: 1 token — more" in said(again, group["id"])
+    assert "Alice → Carol: спасибо, 1 токен — help" in said(to_carol, group["id"])
+    assert "Alice → Carol: спасибо, 1 токен — more" in said(again, group["id"])
     assert (await balance(db, CAROL), await balance(db, BORIS)) == (2, 0)
 
 
@@ -205,12 +205,14 @@ async def test_the_weekly_allowance_runs_out_and_further_thanks_are_refused(
 ) -> None:
     await company.send(ALICE, "/thanks @boris 2 launch")
     last = await company.send(ALICE, "/thanks @carol 3 deal")
-    assert "You can still give 0 tokens this week." in said(last, ALICE.id)
+    assert "That was the last of this week's allowance; it renews on Monday." in said(
+        last, ALICE.id
+    )
     before = await books(db)
 
     refused = await company.send(ALICE, "/thanks @boris 1 one more")
 
-    assert said(refused) == "You have 0 of your 5 thanks left this week; it renews on Monday."
+    assert said(refused) == "You have given your whole weekly allowance (5); it renews on Monday."
     assert await books(db) == before
 
 
@@ -222,10 +224,12 @@ async def test_asking_for_more_than_is_left_this_week_says_how_much_is_left(
 
     refused = await company.send(ALICE, "/thanks @boris 3 launch")
 
-    assert said(refused) == "You have 2 of your 5 thanks left this week; it renews on Monday."
+    assert said(refused) == "Only 2 of your weekly allowance of 5 is left; it renews on Monday."
     assert await books(db) == before
     allowed = await company.send(ALICE, "/thanks @boris 2 launch")
-    assert "You can still give 0 tokens this week." in said(allowed, ALICE.id)
+    assert "That was the last of this week's allowance; it renews on Monday." in said(
+        allowed, ALICE.id
+    )
 
 
 async def test_one_giver_can_thank_the_same_person_at_most_three_a_day(
@@ -237,7 +241,10 @@ async def test_one_giver_can_thank_the_same_person_at_most_three_a_day(
 
     refused = await company.send(ALICE, "/thanks @carol 1 a third deal")
 
-    assert said(refused) == "You can give this person at most 3 thanks a day; 0 left today."
+    assert (
+        said(refused)
+        == "You have given this person the most for one day (3); you can again tomorrow."
+    )
     assert await books(db) == before
     other = await company.send(ALICE, "/thanks @boris 1 launch")  # the allowance still has 2
     assert "You thanked Boris" in said(other, ALICE.id)
@@ -252,7 +259,7 @@ async def test_a_russian_giver_over_the_daily_cap_is_told_in_russian(
     refused = await company.send(BORIS, "/thanks @carol 2 ещё сделка")
 
     assert said(refused) == (
-        "Одному человеку можно дать не больше 3 благодарностей в день; сегодня осталось 1."
+        "Одному человеку в день можно подарить не больше 3; сегодня для этого человека осталось 1."
     )
     assert await books(db) == before
 
@@ -337,7 +344,11 @@ LONG_REASON = "x" * 201
         (ALICE, "/thanks @boris -1 thanks", "“-1” is not an amount"),
         (ALICE, "/thanks @boris −1 thanks", "“−1” is not an amount"),
         (ALICE, "/thanks @boris 2.5 thanks", "“2.5” is not an amount"),
-        (ALICE, "/thanks @boris 999999 thanks", "That is too many tokens at once: the most is 5."),
+        (
+            ALICE,
+            "/thanks @boris 999999 thanks",
+            "One thanks can give at most 5: the whole weekly allowance.",
+        ),
         (ALICE, f"/thanks @boris 1 {LONG_REASON}", "The reason is too long"),
         (DMITRY, "/thanks @boris 1 спасибо", "Вы ещё не в игре: нажмите /start"),
         (BORIS, "/thanks @boris 1 сам молодец", "Благодарить себя приятно"),
@@ -483,7 +494,7 @@ async def test_several_people_beyond_the_allowance_are_refused_before_anyone_is_
 
     answer = await company.send(ALICE, "/thanks @carol @boris 3 for the launch")
 
-    assert said(answer) == "You have 5 of your 5 thanks left this week; it renews on Monday."
+    assert said(answer) == "Only 5 of your weekly allowance of 5 is left; it renews on Monday."
     assert await books(db) == before
 
 

@@ -89,6 +89,18 @@ class BadButton(TruceError):
     key = "error.bad_button"
 
 
+class AboveAllowance(TruceError):
+    """One /thanks for more than the whole weekly allowance."""
+
+    key = "error.above_allowance"
+
+
+class OwnThanks(TruceError):
+    """A "+1" on one's own thanks."""
+
+    key = "error.own_thanks"
+
+
 class ThanksToSelf(TruceError):
     key = "error.thanks_self"
 
@@ -104,9 +116,19 @@ class ReceiverPaused(TruceError):
 class AllowanceExceeded(TruceError):
     key = "error.allowance_exceeded"
 
+    def __init__(self, *, left: int, allowance: int) -> None:
+        super().__init__(left=left, allowance=allowance)
+        if left <= 0:  # "0 left" reads badly: say it is used up
+            self.key = "error.allowance_used_up"
+
 
 class PairCapReached(TruceError):
     key = "error.pair_cap"
+
+    def __init__(self, *, left: int, cap: int) -> None:
+        super().__init__(left=left, cap=cap)
+        if left <= 0:
+            self.key = "error.pair_cap_used_up"
 
 
 class UnknownReward(TruceError):

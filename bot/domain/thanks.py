@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.domain.errors import AllowanceExceeded, PairCapReached, TooManyReceivers, UsageError
+from bot.domain.errors import (
+    AboveAllowance,
+    AllowanceExceeded,
+    AmountTooLarge,
+    PairCapReached,
+    TooManyReceivers,
+    UsageError,
+)
 from bot.domain.ledger import clean_reason, parse_amount
 
 # Anything written like a number (even a wrong one: -1, −1, 2.5, .5) is meant as the amount,
@@ -39,7 +46,10 @@ def parse_thanks(args: list[str], *, replying: bool, maximum: int) -> ThanksRequ
         raise TooManyReceivers(maximum=MAX_RECEIVERS)
     amount = 1
     if rest and _NUMBER_LIKE.fullmatch(rest[0]):
-        amount = parse_amount(rest.pop(0), maximum)
+        try:
+            amount = parse_amount(rest.pop(0), maximum)
+        except AmountTooLarge:
+            raise AboveAllowance(allowance=maximum) from None
     return ThanksRequest(tuple(receivers), amount, clean_reason(" ".join(rest)))
 
 

@@ -65,6 +65,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(shop.redeem_button, pattern=r"^shop:"))
     app.add_handler(CallbackQueryHandler(shop.decide_button, pattern=r"^rdm:"))
     app.add_handler(CallbackQueryHandler(shop.back_button, pattern=r"^back:"))
+    app.add_handler(CallbackQueryHandler(thanks.plus_one, pattern=r"^plus:"))
     app.add_handler(CommandHandler("setup_chat", rhythm.setup_chat))
     app.add_handler(CommandHandler("schedule", rhythm.manage_schedule, filters=PRIVATE))
     app.add_handler(CommandHandler("pause", rhythm.pause, filters=PRIVATE))

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -45,6 +45,11 @@ class TruceContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
         """The company's timezone: TIMEZONE, or what an admin set with /schedule timezone."""
         return self.application.bot_data.get("tz") or self.settings.tz
 
+    @property
+    def company_lang(self) -> str:
+        """The language of the company chat, for what everyone there reads."""
+        return self.application.bot_data.get("company_lang") or self.settings.default_language
+
     def t(self, key: str, /, **params: Any) -> str:
         return t(self.lang, key, **params)
 
@@ -71,6 +76,11 @@ async def load_actor(update: Update, context: TruceContext) -> None:
             await directory.refresh_profile(context.db, user.id, user.first_name, user.username)
     else:
         context.lang = pick_language(user.language_code, context.settings.default_language)
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE and update.callback_query is None:
+        # Everyone in a group reads what the bot says there: one language, the company's.
+        # A button's answer is a toast only the presser sees, so it stays in theirs.
+        context.lang = context.company_lang
 
 
 async def reply(update: Update, context: TruceContext, key: str, /, **params: Any) -> None:

@@ -10,6 +10,7 @@ from bot.models import Setting
 from bot.services.directory import require_employee
 
 COMPANY_CHAT = "company_chat_id"
+COMPANY_LANGUAGE = "company_language"
 WALL_OF_SHAME = "wall_of_shame"
 
 
@@ -50,3 +51,16 @@ async def set_wall_of_shame(db: Database, *, actor_telegram_id: int, on: bool) -
 
 async def wall_of_shame(db: Database) -> bool:
     return await get(db, WALL_OF_SHAME) == "on"
+
+
+async def language(db: Database, default: str) -> str:
+    """The company chat's language: what an admin chose, or DEFAULT_LANGUAGE."""
+    return await get(db, COMPANY_LANGUAGE) or default
+
+
+async def set_language(db: Database, *, actor_telegram_id: int, language: str) -> None:
+    """An admin sets the language the bot speaks in the company chat."""
+    async with db.transaction() as session:
+        actor = await require_employee(session, actor_telegram_id)
+        require(actor.role, Role.ADMIN)
+    await put(db, COMPANY_LANGUAGE, language)

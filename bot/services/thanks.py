@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.db import Database
 from bot.domain.errors import (
     AllowanceExceeded,
+    BadButton,
     NotRegistered,
+    OwnThanks,
     ReceiverPaused,
     ThanksToSelf,
     TruceError,
@@ -43,6 +45,8 @@ from bot.services.directory import (
 
 # The most thanks written in one transaction.
 GROUP = 200
+# What a "+1" under someone's thanks gives, from the presser's own allowance.
+PLUS_ONE = 1
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,59 @@ async def give(
         batcher = db.memo["thanks"] = Batcher(partial(_give_group, db), GROUP, workers)
     result: ThanksResult = await batcher.submit(request)
     return result
+
+
+def plus_key(original_key: str, presser_telegram_id: int) -> str:
+    """One "+1" per person per thanks: '/' never appears in a thanks' own key."""
+    return f"plus:{original_key}/{presser_telegram_id}"
+
+
+async def plus_one(
+    db: Database,
+    *,
+    presser_telegram_id: int,
+    original_key: str,
+    rules: ThanksRules,
+    tz: ZoneInfo,
+    now: datetime | None = None,
+) -> tuple[ThanksResult, list[str]]:
+    """Add one's own thanks to someone else's: the same person and reason, PLUS_ONE token from
+    one's own allowance, once. Returns the thanks and everyone who has added theirs so far."""
+    giver, receiver = Employee.__table__.alias("giver"), Employee.__table__.alias("receiver")
+    async with db.read() as session:
+        original = (
+            await session.execute(
+                select(giver.c.telegram_id, receiver.c.telegram_id, Thanks.reason)
+                .join(giver, giver.c.id == Thanks.giver_id)
+                .join(receiver, receiver.c.id == Thanks.receiver_id)
+                .where(Thanks.key == original_key)
+            )
+        ).first()
+    if original is None:
+        raise BadButton()
+    giver_telegram_id, receiver_telegram_id, reason = original
+    if presser_telegram_id == giver_telegram_id:
+        raise OwnThanks()
+    result = await give(
+        db,
+        giver_telegram_id=presser_telegram_id,
+        receiver=receiver_telegram_id,
+        amount=PLUS_ONE,
+        reason=reason,
+        key=plus_key(original_key, presser_telegram_id),
+        rules=rules,
+        tz=tz,
+        now=now,
+    )
+    pattern = plus_key(original_key, 0)[:-1].replace("%", r"\%").replace("_", r"\_") + "%"
+    async with db.read() as session:
+        names = await session.scalars(
+            select(Employee.first_name)
+            .join(Thanks, Thanks.giver_id == Employee.id)
+            .where(Thanks.key.like(pattern, escape="\\"))
+            .order_by(Thanks.id)
+        )
+        return result, list(names)
 
 
 @dataclass
