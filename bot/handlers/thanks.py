@@ -80,18 +80,18 @@ async def give_thanks(update: Update, context: TruceContext) -> None:
         )
     request_id = f"{chat.id}:{message.message_id}"
     for index, receiver in enumerate(receivers):
-        key = request_id if index == 0 else f"{request_id}:{index}"
+        thanks_id = request_id if index == 0 else f"{request_id}:{index}"
         result = await thanks.give(
             context.db,
             giver_telegram_id=actor.telegram_id,
             receiver=receiver,
             amount=request.amount,
             reason=request.reason,
-            key=key,
+            key=thanks_id,
             rules=rules(context),
             tz=context.tz,
         )
-        await _tell(message, context, result, key, private=chat.type == ChatType.PRIVATE)
+        await _tell(message, context, result, thanks_id, private=chat.type == ChatType.PRIVATE)
 
 
 async def _tell(
