@@ -284,7 +284,7 @@ async def test_export_with_a_bad_date_says_so_and_sends_nothing(
 async def test_exporting_is_refused_to_someone_who_is_not_an_admin(company: Telegram) -> None:
     answer = await company.send(BORIS, "/export")
 
-    assert said(answer) == "Простите, это может сделать только тот, у кого есть нужная роль."
+    assert said(answer) == "Простите, это может только админ."
     assert company.api.calls_to("sendDocument") == []
 
 

@@ -28,6 +28,7 @@ PLURAL_FORMS = {"en": 2, "ru": 3}
 SETTLED = [Status.APPROVED.value, Status.REJECTED.value, Status.EXPIRED.value]
 KEY_VALUES: dict[str, list[str]] = {
     "role.": [role.value for role in Role],
+    "error.not_allowed.": [role.value for role in Role],
     "help.section.": [role.value for role in Role],
     "command.": sorted({name for names in COMMANDS.values() for name in names}),
     "department.": ["marketing", "sales", "other"],
@@ -38,6 +39,7 @@ KEY_VALUES: dict[str, list[str]] = {
     "redemption.told.": SETTLED,
     "redemption.done.": [Status.APPROVED.value, Status.REJECTED.value],  # an admin's decision
     "day.": list(DAY_NAMES),
+    "day.on.": list(DAY_NAMES),
     "history.": [
         "grant",
         "thanks",
@@ -52,6 +54,7 @@ KEY_VALUES: dict[str, list[str]] = {
     ],
     "schedule.": ["on", "off"],
     "schedule.job.": [MIXER, DIGEST, MONTHLY],
+    "schedule.saved_next.": [MIXER, DIGEST, MONTHLY],
     "mixer.topic.": [str(n) for n in range(1, TOPICS + 1)],
     "mixer.prompt.": [str(n) for n in range(1, PROMPTS + 1)],
 }

@@ -51,7 +51,7 @@ only_postgresql = pytest.mark.parametrize(
 async def company(staff: Telegram) -> Telegram:
     """Four people in two departments, and the company chat bound by the admin."""
     answer = await staff.send(ALICE, "/setup_chat", chat=staff.group(CHAT))
-    assert "is now the company chat" in answer[0]["text"]
+    assert "теперь общий чат компании" in answer[0]["text"]  # the company language
     return staff
 
 

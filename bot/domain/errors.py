@@ -16,7 +16,13 @@ class TruceError(Exception):
 
 
 class NotAllowed(TruceError):
-    key = "error.not_allowed"
+    """The actor's role is below `needed` ("employee", "lead" or "admin"); the message names it."""
+
+    key = "error.not_allowed.admin"
+
+    def __init__(self, needed: str = "admin") -> None:
+        super().__init__()
+        self.key = f"error.not_allowed.{needed}"
 
 
 class NotRegistered(TruceError):

@@ -30,7 +30,7 @@ def at_least(role: str, needed: Role) -> bool:
 def require(role: str | None, needed: Role) -> None:
     """Raise `NotAllowed` unless `role` is `needed` or above."""
     if role is None or not at_least(role, needed):
-        raise NotAllowed()
+        raise NotAllowed(needed.value)
 
 
 def check_role_change(current: Role, new: Role, admins_left_after: int) -> None:
