@@ -311,6 +311,9 @@ class Schedule(Base):
     weekday: Mapped[int] = mapped_column(Integer)
     minute: Mapped[int] = mapped_column(Integer)  # minutes after local midnight
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When an admin last changed it: a moment of the new slot that had already passed then is
+    # not run (the slot starts with its next moment).
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ScheduledRun(Base):

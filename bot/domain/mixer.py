@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from bot.domain.errors import EmptyPain, TextTooLong
 from bot.domain.text import visible_text
 
@@ -31,3 +34,16 @@ def clean_pain(text: str | None) -> str:
     if len(pain) > MAX_PAIN:
         raise TextTooLong(maximum=MAX_PAIN)
     return pain
+
+
+def reminder_at(round_at: datetime, next_round: datetime, tz: ZoneInfo) -> datetime | None:
+    """When the people who have not pressed "We met" get their one reminder: halfway to the
+    next mixer, in whole days, at the time of day the round went out. A Monday 10:00 mixer
+    followed by the next Monday's reminds on Thursday at 10:00 (3 of its 7 days), so nobody is
+    reminded in the middle of the night; a round run by hand on Wednesday 14:00 before a Monday
+    mixer reminds on Friday at 14:00. None when the next mixer is under two days away.
+    """
+    days = ((next_round - round_at) / 2).days
+    if days < 1:
+        return None
+    return round_at.astimezone(tz) + timedelta(days=days)

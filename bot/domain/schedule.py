@@ -108,6 +108,50 @@ def last_monthly(minute: int, now: datetime, tz: ZoneInfo) -> datetime:
     return due
 
 
+def next_weekly(slot: Slot, after: datetime, tz: ZoneInfo) -> datetime:
+    """The first moment strictly after `after` when a weekly `slot` is due."""
+    local = after.astimezone(tz)
+    days_ahead = (slot.weekday - local.weekday()) % 7
+    due = _at(local + timedelta(days=days_ahead), slot.minute, tz)
+    if due <= local:
+        due = _at(local + timedelta(days=days_ahead + 7), slot.minute, tz)
+    return due
+
+
+def next_monthly(minute: int, after: datetime, tz: ZoneInfo) -> datetime:
+    """The first first-of-the-month at `minute` strictly after `after`."""
+    local = after.astimezone(tz)
+    due = _at(local.replace(day=1), minute, tz)
+    if due <= local:
+        following = (local.replace(day=1) + timedelta(days=32)).replace(day=1)
+        due = _at(following, minute, tz)
+    return due
+
+
+def last_due(slot: Slot, monthly: bool, now: datetime, tz: ZoneInfo) -> datetime:
+    """The latest moment at or before `now` when the post was due."""
+    return last_monthly(slot.minute, now, tz) if monthly else last_weekly(slot, now, tz)
+
+
+def next_due(slot: Slot, monthly: bool, after: datetime, tz: ZoneInfo) -> datetime:
+    """The first moment strictly after `after` when the post is due."""
+    return next_monthly(slot.minute, after, tz) if monthly else next_weekly(slot, after, tz)
+
+
+def period_of(due: datetime, monthly: bool, tz: ZoneInfo) -> str:
+    """The period a post due at `due` is the run of: its ISO week, or the month it looks back on."""
+    return monthly_period(due, tz) if monthly else weekly_period(due, tz)
+
+
+def set_in_time(due: datetime, since: datetime | None) -> bool:
+    """Whether a moment counts under a slot set at `since`: a moment that had already passed
+    when an admin set the slot is not one they asked for (the slot starts with its next one).
+
+    Slots are in whole minutes, so a slot set for this very minute counts.
+    """
+    return since is None or due >= since.replace(second=0, microsecond=0)
+
+
 def weekly_period(due: datetime, tz: ZoneInfo) -> str:
     year, week, _ = due.astimezone(tz).isocalendar()
     return f"{year}-W{week:02d}"

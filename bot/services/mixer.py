@@ -166,6 +166,22 @@ async def latest_round(db: Database) -> RoundView | None:
         return await _round_view(session, round_) if round_ else None
 
 
+async def unconfirmed(db: Database, period: str) -> list[tuple[EmployeeView, GroupView]]:
+    """The people of the period's round who have not pressed "We met", with their group;
+    people who have paused themselves since are left alone."""
+    async with db.read() as session:
+        round_ = await session.scalar(select(MixerRound).where(MixerRound.period == period))
+        if round_ is None:
+            return []
+        view = await _round_view(session, round_)
+    return [
+        (person, group)
+        for group in view.groups
+        for person in group.members
+        if person.id not in group.confirmed and not person.paused
+    ]
+
+
 async def confirm(
     db: Database, *, telegram_id: int, group_id: int, reward: int, now: datetime | None = None
 ) -> Confirmation:

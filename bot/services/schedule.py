@@ -7,17 +7,24 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zlib import crc32
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import make_url, select, text, update
+from sqlalchemy import exists, make_url, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import Database
+from bot.db import Database, rowcount
 from bot.domain.roles import Role, require
-from bot.domain.schedule import Slot
-from bot.models import Delivery, Schedule, ScheduledRun, Setting, utcnow
+from bot.domain.schedule import (
+    Slot,
+    last_due,
+    next_due,
+    period_of,
+    set_in_time,
+    still_worth_sending,
+)
+from bot.models import Delivery, Employee, Schedule, ScheduledRun, Setting, utcnow
 from bot.services.directory import require_employee
 
 try:
@@ -27,6 +34,7 @@ except ImportError:  # Windows
 
 log = logging.getLogger(__name__)
 MIXER, DIGEST, MONTHLY = "mixer", "digest", "monthly_digest"
+REMINDER = "mixer_reminder"  # the one reminder of a round, a run of its own per round
 DEFAULTS = {
     MIXER: (Slot(0, 10 * 60), True),  # Monday 10:00
     DIGEST: (Slot(4, 17 * 60), True),  # Friday 17:00
@@ -40,6 +48,19 @@ class Plan:
     job: str
     slot: Slot
     enabled: bool
+    since: datetime | None = None  # when an admin last changed it
+
+    @property
+    def monthly(self) -> bool:
+        return self.job == MONTHLY
+
+    def due(self, now: datetime, tz: ZoneInfo) -> datetime | None:
+        """The moment at or before `now` this post was last due, unless it is off or that
+        moment had passed already when an admin set the slot."""
+        if not self.enabled:
+            return None
+        due = last_due(self.slot, self.monthly, now, tz)
+        return due if set_in_time(due, self.since) else None
 
 
 @dataclass(frozen=True)
@@ -57,7 +78,7 @@ async def plans(db: Database) -> dict[str, Plan]:
     for job, (slot, enabled) in DEFAULTS.items():
         row = rows.get(job)
         result[job] = (
-            Plan(job, Slot(row.weekday, row.minute), row.enabled)
+            Plan(job, Slot(row.weekday, row.minute), row.enabled, row.changed_at)
             if row
             else Plan(job, slot, enabled)
         )
@@ -71,6 +92,7 @@ async def change(
     job: str,
     slot: Slot | None = None,
     enabled: bool | None = None,
+    now: datetime | None = None,
 ) -> Plan:
     """An admin moves a post to another day and time, or switches it on or off."""
     async with db.transaction() as session:
@@ -85,8 +107,9 @@ async def change(
             row.weekday, row.minute = slot.weekday, slot.minute
         if enabled is not None:
             row.enabled = enabled
+        row.changed_at = now or utcnow()
         await session.flush()
-        return Plan(job, Slot(row.weekday, row.minute), row.enabled)
+        return Plan(job, Slot(row.weekday, row.minute), row.enabled, row.changed_at)
 
 
 async def timezone(db: Database, default: str) -> ZoneInfo:
@@ -107,7 +130,9 @@ async def set_timezone(db: Database, *, actor_telegram_id: int, name: str) -> No
             row.value = name
 
 
-async def claim(db: Database, job: str, period: str, due: datetime, *, late: bool) -> Run | None:
+async def claim(
+    db: Database, job: str, period: str, due: datetime, *, late: bool, now: datetime | None = None
+) -> Run | None:
     """Start the run of `job` for `period`, or resume one that stopped half-way.
 
     Called only while holding `exclusive(db, job)`: the process that started a run holds that
@@ -115,30 +140,102 @@ async def claim(db: Database, job: str, period: str, due: datetime, *, late: boo
     died, or its runner raised) and is resumed. It is resumed even after the grace window:
     some people have had their message, and the others are owed theirs.
 
-    Returns None when the period's run is done or was skipped. A `late` post that was never
-    started is recorded as skipped instead, so it is logged and left alone once.
+    Returns None when the period's run is done, or when the post is `late`: one that was never
+    started is then recorded as skipped, so it is logged once and left alone. A skipped period
+    is not over: a slot an admin sets later in it (or /mixer now) runs it, since nobody has had
+    its post; a period that really ran stays done.
     """
+    now = now or utcnow()
     async with db.transaction() as session:
         existing = await session.scalar(
             select(ScheduledRun).where(ScheduledRun.job == job, ScheduledRun.period == period)
         )
         if existing is not None:
-            if existing.status != "running":
+            if existing.status == "running":
+                return Run(existing.id, job, period, resumed=True)
+            if existing.status == "done" or late:
                 return None
-            return Run(existing.id, job, period, resumed=True)
+            reopened = await session.execute(
+                update(ScheduledRun)
+                .where(ScheduledRun.id == existing.id, ScheduledRun.status == "skipped")
+                .values(status="running", due_at=due, started_at=now, finished_at=None)
+            )
+            if rowcount(reopened) != 1:
+                return None
+            return Run(existing.id, job, period, resumed=False)
+        missed = late and bool(
+            await session.scalar(select(exists().where(Employee.created_at < due)))
+        )
     try:
         async with db.transaction() as session:
             run = ScheduledRun(
-                job=job, period=period, due_at=due, status="skipped" if late else "running"
+                job=job,
+                period=period,
+                due_at=due,
+                status="skipped" if late else "running",
+                started_at=now,
             )
             if late:
-                run.finished_at = utcnow()
-                log.warning("%s %s was due at %s, too long ago: skipped", job, period, due)
+                run.finished_at = now
+                if missed:
+                    log.warning("%s %s was due at %s, too long ago: skipped", job, period, due)
+                else:
+                    # Due before anyone had joined (a new install): nobody missed it.
+                    log.info(
+                        "%s %s was due at %s, before anyone joined: not sent", job, period, due
+                    )
             session.add(run)
             await session.flush()
             return None if late else Run(run.id, job, period, resumed=False)
     except IntegrityError:
         return None  # another instance recorded this period a moment ago
+
+
+async def latest_done(db: Database, job: str) -> tuple[str, datetime] | None:
+    """The period and the moment of `job`'s latest run that went out."""
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                select(ScheduledRun.period, ScheduledRun.due_at)
+                .where(ScheduledRun.job == job, ScheduledRun.status == "done")
+                .order_by(ScheduledRun.due_at.desc(), ScheduledRun.id.desc())
+                .limit(1)
+            )
+        ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def next_posts(
+    db: Database, now: datetime, tz: ZoneInfo, grace: timedelta
+) -> dict[str, datetime | None]:
+    """When each post goes out next, as the scheduler will send it; None for one that is off.
+
+    That is the moment just passed while the scheduler still owes it (the next tick sends it),
+    else the slot's next moment whose period has not had its post already.
+    """
+    result: dict[str, datetime | None] = {}
+    async with db.read() as session:
+        statuses = {
+            (job, period): status
+            for job, period, status in await session.execute(
+                select(ScheduledRun.job, ScheduledRun.period, ScheduledRun.status)
+            )
+        }
+    for job, plan in (await plans(db)).items():
+        if not plan.enabled:
+            result[job] = None
+            continue
+        due = plan.due(now, tz)
+        if due is not None and still_worth_sending(due, now, grace):
+            status = statuses.get((job, period_of(due, plan.monthly, tz)))
+            if status in (None, "skipped"):
+                result[job] = due
+                continue
+        due = next_due(plan.slot, plan.monthly, now, tz)
+        while statuses.get((job, period_of(due, plan.monthly, tz))) in ("done", "running"):
+            due = next_due(plan.slot, plan.monthly, due, tz)
+        result[job] = due
+    return result
 
 
 async def finish(db: Database, run_id: int) -> None:
