@@ -4,6 +4,11 @@ A tick every minute looks at each schedule: a post whose time has come is claime
 period (a unique row, so it happens at most once per period, across restarts and across two
 bots on one database), sent, and marked done. A post missed while the bot was down is sent
 when it comes back if it is still within the grace window, and skipped with a log line if not.
+A skipped period is not closed: a slot an admin sets later in it, or `/mixer now`, still runs it.
+
+Halfway to the next mixer (see `domain.mixer.reminder_at`) the people of the round who have
+not pressed "We met" get one reminder; it is a run of its own per round, claimed like the others,
+so it goes out once across restarts and bots.
 
 Each message of a run is claimed before it is sent and settled ('sent' or 'failed') as soon as
 Telegram answers. A run cut off by a crash is resumed by the next tick that holds the job's
@@ -19,7 +24,7 @@ import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from telegram import InputFile
@@ -28,15 +33,17 @@ from telegram.ext import Application
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import chart, keyboards
-from bot.domain.schedule import (
-    last_monthly,
-    last_weekly,
-    monthly_period,
-    still_worth_sending,
-    weekly_period,
-)
+from bot.domain.mixer import reminder_at
+from bot.domain.schedule import next_due, period_of, still_worth_sending, weekly_period
 from bot.handlers.common import TruceContext
-from bot.handlers.rhythm import chart_titles, department_names, digest_text, intro_text
+from bot.handlers.rhythm import (
+    RUN_NOW,
+    chart_titles,
+    department_names,
+    digest_text,
+    intro_text,
+    reminder_text,
+)
 from bot.handlers.shop import show_outcome, tell_requester
 from bot.i18n import t
 from bot.services import company, digest, mixer, schedule, shop
@@ -175,7 +182,82 @@ async def run_digest(context: TruceContext, run: schedule.Run, due: datetime, tz
     await send_once(context, run, chat_id, post)
 
 
-RUNNERS = {schedule.MIXER: run_mixer, schedule.DIGEST: run_digest, schedule.MONTHLY: run_digest}
+async def run_reminder(
+    context: TruceContext, run: schedule.Run, due: datetime, tz: ZoneInfo
+) -> None:
+    """Remind each person of the round who has not pressed "We met", once, in their language."""
+    gate = asyncio.Semaphore(SEND_CONCURRENCY)
+    done = await schedule.settled(context.db, run.id)
+    bot = context.bot
+
+    async def remind(person: Any, group: mixer.GroupView) -> None:
+        if person.telegram_id in done:
+            return
+        text = reminder_text(person.language, group, person.telegram_id)
+        markup = keyboards.mixer_intro(person.language, group.id)
+        async with gate:
+            await send_once(
+                context,
+                run,
+                person.telegram_id,
+                lambda: bot.send_message(
+                    person.telegram_id, text, parse_mode="HTML", reply_markup=markup
+                ),
+            )
+
+    people = await mixer.unconfirmed(context.db, run.period)
+    await asyncio.gather(*(remind(person, group) for person, group in people))
+    log.info("mixer %s: reminded %s people who have not met yet", run.period, len(people))
+
+
+RUNNERS = {
+    schedule.MIXER: run_mixer,
+    schedule.DIGEST: run_digest,
+    schedule.MONTHLY: run_digest,
+    schedule.REMINDER: run_reminder,
+}
+
+
+async def _run(
+    context: TruceContext,
+    job: str,
+    period: str,
+    due: datetime,
+    tz: ZoneInfo,
+    *,
+    late: bool,
+    now: datetime,
+) -> Literal["ran", "already", "busy"]:
+    """Claim the period's run of `job`, run it and mark it done; the one way every post goes."""
+    db = context.db
+    async with schedule.exclusive(db, job) as held:
+        if not held:
+            return "busy"  # another bot on this database is running it right now
+        run = await schedule.claim(db, job, period, due, late=late, now=now)
+        if run is None:
+            return "already"
+        log.info("%s %s: %s", job, period, "resuming" if run.resumed else "starting")
+        await RUNNERS[job](context, run, due, tz)
+        await schedule.finish(db, run.id)
+        return "ran"
+
+
+async def remind_unmet(
+    context: TruceContext, plan: schedule.Plan, now: datetime, tz: ZoneInfo, grace: timedelta
+) -> None:
+    """Send the latest round's reminder once its moment has come, if the round is still on."""
+    latest = await schedule.latest_done(context.db, schedule.MIXER)
+    if latest is None:
+        return
+    period, round_at = latest
+    following = next_due(plan.slot, False, round_at, tz)
+    if period_of(following, False, tz) == period:  # that week's slot has had its mixer
+        following = next_due(plan.slot, False, following, tz)
+    due = reminder_at(round_at, following, tz)
+    if due is None or now < due or now >= following:
+        return
+    late = not still_worth_sending(due, now, grace)
+    await _run(context, schedule.REMINDER, period, due, tz, late=late, now=now)
 
 
 async def run_due(context: TruceContext, now: datetime | None = None) -> None:
@@ -185,25 +267,23 @@ async def run_due(context: TruceContext, now: datetime | None = None) -> None:
     tz = await schedule.timezone(db, context.settings.timezone)
     context.application.bot_data["tz"] = tz  # another instance may have changed it
     grace = timedelta(hours=context.settings.schedule_grace_hours)
-    for job, plan in (await schedule.plans(db)).items():
-        if not plan.enabled:
-            continue
-        if job == schedule.MONTHLY:
-            due = last_monthly(plan.slot.minute, now, tz)
-            period = monthly_period(due, tz)
-        else:
-            due = last_weekly(plan.slot, now, tz)
-            period = weekly_period(due, tz)
-        async with schedule.exclusive(db, job) as held:
-            if not held:
-                continue  # another bot on this database is running it right now
-            late = not still_worth_sending(due, now, grace)
-            run = await schedule.claim(db, job, period, due, late=late)
-            if run is None:
-                continue
-            log.info("%s %s: %s", job, period, "resuming" if run.resumed else "starting")
-            await RUNNERS[job](context, run, due, tz)
-            await schedule.finish(db, run.id)
+    plans = await schedule.plans(db)
+    for job, plan in plans.items():
+        due = plan.due(now, tz)
+        if due is None:
+            continue  # off, or its last moment had passed when an admin set it
+        late = not still_worth_sending(due, now, grace)
+        await _run(context, job, period_of(due, plan.monthly, tz), due, tz, late=late, now=now)
+    await remind_unmet(context, plans[schedule.MIXER], now, tz, grace)
+
+
+async def run_now(
+    context: TruceContext, job: str, now: datetime
+) -> Literal["ran", "already", "busy"]:
+    """`/mixer now`: this week's run of `job` at once, unless it has run; the scheduled slot
+    later that week then finds the period done."""
+    tz = await schedule.timezone(context.db, context.settings.timezone)
+    return await _run(context, job, weekly_period(now, tz), now, tz, late=False, now=now)
 
 
 async def tick(context: TruceContext) -> None:
@@ -218,3 +298,5 @@ def schedule_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Once shortly after start too, so a bot that was down at 03:00 still catches up.
     app.job_queue.run_once(expire_redemptions, 60, name="expire-at-start")
     app.job_queue.run_repeating(tick, interval=60, first=5, name="schedule")
+    # Handlers may not import this module; /mixer now finds the scheduler's own run here.
+    app.bot_data[RUN_NOW] = run_now

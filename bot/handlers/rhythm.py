@@ -3,9 +3,12 @@ the client pain, and how a digest reads."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from babel.numbers import format_decimal
 from telegram import ForceReply, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -27,6 +30,29 @@ WAITING_FOR_PAIN = 1
 MAX_PAINS = 8  # client pains shown in a digest
 MESSAGE_LIMIT = 4096
 JOBS = {"mixer": schedule.MIXER, "digest": schedule.DIGEST, "monthly": schedule.MONTHLY}
+# Where bot.jobs leaves its `run_now` for /mixer now (handlers may not import the jobs).
+RUN_NOW = "run_now"
+RunNow = Callable[[TruceContext, str, datetime], Awaitable[Literal["ran", "already", "busy"]]]
+
+
+def now(context: TruceContext) -> datetime:
+    """The moment the rhythm's commands take as now: the real one, or a clock of the test's
+    own put in `bot_data["clock"]`, so that commands and scheduler ticks share one time."""
+    clock: Callable[[], datetime] | None = context.application.bot_data.get("clock")
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+def when_text(language: str, moment: datetime, tz: ZoneInfo) -> str:
+    """A post's moment in the company's timezone: `Wed 9 Dec at 09:43`, or in Russian
+    `в среду, 9 декабря, в 09:43`."""
+    local = moment.astimezone(tz)
+    return t(
+        language,
+        "schedule.when",
+        day=t(language, f"day.on.{DAY_NAMES[local.weekday()]}"),
+        date=format_date(local, t(language, "schedule.date_pattern"), locale=language),
+        time=local.strftime("%H:%M"),
+    )
 
 
 async def setup_chat(update: Update, context: TruceContext) -> None:
@@ -42,20 +68,35 @@ async def setup_chat(update: Update, context: TruceContext) -> None:
     )
     if not can_post:
         # An answer in the group could not be posted either: tell the admin in private.
-        await notify(context, actor, context.t("chat.cannot_post", title=escape(chat.title or "")))
+        # In private, in the admin's own language rather than the company chat's.
+        text = t(actor.language, "chat.cannot_post", title=escape(chat.title or ""))
+        await notify(context, actor, text)
         return
     await company.bind_chat(context.db, actor_telegram_id=actor.telegram_id, chat_id=chat.id)
     await reply(update, context, "chat.bound", title=escape(chat.title or ""))
 
 
-def _plan_line(language: str, plan: schedule.Plan) -> str:
+def _plan_line(
+    language: str,
+    plan: schedule.Plan,
+    next_post: datetime | None = None,
+    tz: ZoneInfo | None = None,
+) -> str:
     day = t(language, f"day.{DAY_NAMES[plan.slot.weekday]}")
     time = f"{plan.slot.minute // 60:02d}:{plan.slot.minute % 60:02d}"
     state = t(language, "schedule.on" if plan.enabled else "schedule.off")
     key = "schedule.line_monthly" if plan.job == schedule.MONTHLY else "schedule.line"
-    return t(
+    line = t(
         language, key, job=t(language, f"schedule.job.{plan.job}"), day=day, time=time, state=state
     )
+    if next_post is None or tz is None:
+        return line
+    return t(language, "schedule.line_next", line=line, when=when_text(language, next_post, tz))
+
+
+async def _next_posts(context: TruceContext, tz: ZoneInfo) -> dict[str, datetime | None]:
+    grace = timedelta(hours=context.settings.schedule_grace_hours)
+    return await schedule.next_posts(context.db, now(context), tz, grace)
 
 
 async def manage_schedule(update: Update, context: TruceContext) -> None:
@@ -67,9 +108,10 @@ async def manage_schedule(update: Update, context: TruceContext) -> None:
     if not args:
         plans = await schedule.plans(db)
         tz = await schedule.timezone(db, context.settings.timezone)
+        upcoming = await _next_posts(context, tz)
         shame = await company.wall_of_shame(db)
         lines = [context.t("schedule.title", timezone=str(tz))]
-        lines += [_plan_line(context.lang, plan) for plan in plans.values()]
+        lines += [_plan_line(context.lang, plan, upcoming[job], tz) for job, plan in plans.items()]
         lines.append(context.t("schedule.shame_on" if shame else "schedule.shame_off"))
         lines += ["", context.t("usage.schedule")]
         assert update.effective_message is not None
@@ -94,18 +136,33 @@ async def manage_schedule(update: Update, context: TruceContext) -> None:
     if what not in JOBS:
         raise UsageError(usage="usage.schedule")
     job = JOBS[what]
+    moment = now(context)
     if len(args) == 2 and args[1] in {"on", "off"}:
-        plan = await schedule.change(db, actor_telegram_id=who, job=job, enabled=args[1] == "on")
+        plan = await schedule.change(
+            db, actor_telegram_id=who, job=job, enabled=args[1] == "on", now=moment
+        )
     elif job == schedule.MONTHLY and len(args) == 2:
         plan = await schedule.change(
-            db, actor_telegram_id=who, job=job, slot=Slot(0, parse_time(args[1]))
+            db, actor_telegram_id=who, job=job, slot=Slot(0, parse_time(args[1])), now=moment
         )
     elif job != schedule.MONTHLY and len(args) == 3:
         slot = Slot(parse_day(args[1]), parse_time(args[2]))
-        plan = await schedule.change(db, actor_telegram_id=who, job=job, slot=slot)
+        plan = await schedule.change(db, actor_telegram_id=who, job=job, slot=slot, now=moment)
     else:
         raise UsageError(usage="usage.schedule")
-    await reply(update, context, "schedule.saved", line=_plan_line(context.lang, plan))
+    if not plan.enabled:
+        await reply(update, context, "schedule.saved", line=_plan_line(context.lang, plan))
+        return
+    tz = await schedule.timezone(db, context.settings.timezone)
+    next_post = (await _next_posts(context, tz))[job]
+    assert next_post is not None
+    await reply(
+        update,
+        context,
+        f"schedule.saved_next.{job}",
+        when=when_text(context.lang, next_post, tz),
+        timezone=escape(str(tz)),
+    )
 
 
 async def pause(update: Update, context: TruceContext) -> None:
@@ -130,6 +187,11 @@ def members_text(language: str, group: GroupView, me: int | None = None) -> str:
     )
 
 
+def reminder_text(language: str, group: GroupView, me: int) -> str:
+    """The one nudge halfway through a round, to someone who has not pressed "We met"."""
+    return t(language, "mixer.reminder", partners=members_text(language, group, me))
+
+
 def intro_text(language: str, group: GroupView, me: int) -> str:
     return t(
         language,
@@ -140,8 +202,15 @@ def intro_text(language: str, group: GroupView, me: int) -> str:
 
 
 async def show_mixer(update: Update, context: TruceContext) -> None:
-    """Admins: the latest round's groups and who pressed "We met"."""
+    """Admins: the latest round's groups and who pressed "We met"; `/mixer now` runs this
+    week's round at once."""
     actor = context.require(Role.ADMIN)
+    args = [a.lower() for a in context.args or []]
+    if args == ["now"]:
+        await mixer_now(update, context)
+        return
+    if args:
+        raise UsageError(usage="usage.mixer")
     view = await mixer.report(context.db, actor_telegram_id=actor.telegram_id)
     if view is None:
         await reply(update, context, "mixer.no_round")
@@ -168,6 +237,21 @@ async def show_mixer(update: Update, context: TruceContext) -> None:
     lines.append(context.t("mixer.report_met", met=met, total=len(view.groups)))
     assert update.effective_message is not None
     await update.effective_message.reply_text("\n".join(lines), parse_mode="HTML")
+
+
+async def mixer_now(update: Update, context: TruceContext) -> None:
+    """Admins: run this week's mixer now, through the scheduler's own once-per-week run."""
+    actor = context.require(Role.ADMIN)
+    await mixer.report(context.db, actor_telegram_id=actor.telegram_id)  # the service checks too
+    run_now: RunNow = context.application.bot_data[RUN_NOW]
+    outcome = await run_now(context, schedule.MIXER, now(context))
+    if outcome == "already":
+        await reply(update, context, "mixer.now_already")
+    elif outcome == "busy":
+        await reply(update, context, "mixer.now_busy")
+    else:
+        view = await mixer.latest_round(context.db)
+        await reply(update, context, "mixer.now_done", n=len(view.groups) if view else 0)
 
 
 async def we_met(update: Update, context: TruceContext) -> None:
