@@ -219,7 +219,7 @@ async def test_replying_to_someone_who_never_joined_grants_nothing(
 
     answer = await company.send(ALICE, "/grant 5 thanks", chat=group, reply_to=message)
 
-    assert "I don't know Dmitry yet" in said(answer, group["id"])
+    assert "Я пока не знаю Dmitry" in said(answer, group["id"])  # the group's language
     assert await books(db) == before
 
 
@@ -312,7 +312,7 @@ async def test_a_grant_without_a_person_in_the_company_chat_answers_usage(
 
     answer = await company.send(ALICE, "/grant 5 thanks", chat=company.group())
 
-    assert "Usage: /grant @username 50 reason" in said(answer)
+    assert "Как пользоваться: /grant @username 50 причина" in said(answer)
     assert company.buttons(company.last_message(company.group()["id"])) == []
     assert await books(db) == before
 

@@ -145,18 +145,18 @@ async def test_a_button_the_bot_never_sends_gets_an_answer_and_changes_nothing(
     assert await employees(db) == 0
 
 
-IN_ENGLISH = ("Let's talk about that in a private chat", "Open a private chat")
+# In a group the bot speaks the company's language (DEFAULT_LANGUAGE: Russian), whoever asks.
 IN_RUSSIAN = ("Давайте обсудим это в личном чате", "Открыть личный чат")
 
 
 @pytest.mark.parametrize(
     ("sender", "command", "expected"),
     [
-        (CAROL, "/start", IN_ENGLISH),
+        (CAROL, "/start", IN_RUSSIAN),
         (BORIS, "/me", IN_RUSSIAN),
-        (BORIS, "/lang en", IN_RUSSIAN),
-        (ALICE, "/roles @boris admin", IN_ENGLISH),
-        (ALICE, "/roles", IN_ENGLISH),
+        (CAROL, "/shop", IN_RUSSIAN),
+        (ALICE, "/roles @boris admin", IN_RUSSIAN),
+        (ALICE, "/roles", IN_RUSSIAN),
     ],
 )
 async def test_private_commands_in_a_group_point_to_the_private_chat_and_change_nothing(
@@ -313,3 +313,51 @@ async def test_an_employee_gets_a_menu_without_admin_commands_that_follows_their
     await tg.send(BORIS, "/lang en")
 
     assert menu(api, chat_id=BORIS.id) == menu(api, language="en")
+
+
+# -- the company chat's language ----------------------------------------------------------------
+
+
+async def test_an_admin_sets_the_company_chats_language_with_lang_in_the_group(
+    company: Telegram,
+) -> None:
+    group = company.group()
+    before = said(await company.send(CAROL, "/top", chat=group), group["id"])
+    assert before.startswith("🏆 Рейтинг")  # DEFAULT_LANGUAGE: Russian
+
+    switched = await company.send(ALICE, "/lang en", chat=group)
+
+    assert said(switched, group["id"]) == (
+        "Done: in this chat I will speak English. Private chats keep each person's language."
+    )
+    assert said(await company.send(BORIS, "/top", chat=group), group["id"]).startswith(
+        "🏆 Leaderboard"
+    )
+    assert "Ваш баланс" in said(await company.send(BORIS, "/me"), BORIS.id)  # his own language
+
+
+@pytest.mark.parametrize(
+    ("sender", "command", "answer"),
+    [
+        (CAROL, "/lang en", "Простите, это может только админ."),
+        (
+            ALICE,
+            "/lang de",
+            "/lang ru или /lang en (для админов: язык, на котором я пишу в этом чате)",
+        ),
+        (
+            ALICE,
+            "/lang",
+            "/lang ru или /lang en (для админов: язык, на котором я пишу в этом чате)",
+        ),
+    ],
+)
+async def test_a_wrong_lang_in_the_group_is_answered_and_changes_nothing(
+    company: Telegram, sender: Person, command: str, answer: str
+) -> None:
+    group = company.group()
+
+    reply_ = await company.send(sender, command, chat=group)
+
+    assert answer in said(reply_, group["id"])
+    assert said(await company.send(CAROL, "/top", chat=group), group["id"]).startswith("🏆 Рейтинг")

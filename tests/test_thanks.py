@@ -193,7 +193,9 @@ async def test_a_thanks_in_a_forum_topic_is_not_taken_for_a_reply_to_whoever_ope
     update = {"update_id": company.api.next_update_id(), "message": message}
     await company.app.process_update(Update.de_json(update, company.app.bot))
 
-    assert "Usage: /thanks @username 2 what for" in company.last_message(forum["id"])["text"]
+    assert (
+        "Как пользоваться: /thanks @username 2 за что" in company.last_message(forum["id"])["text"]
+    )
     assert await books(db) == before
 
 
@@ -378,9 +380,8 @@ async def test_a_thanks_to_a_paused_person_is_refused_and_changes_nothing(
     by_name = await company.send(ALICE, "/thanks @carol 1 deal")
     by_reply = await company.send(ALICE, "/thanks 1 deal", chat=group, reply_to=message)
 
-    paused = "Carol has paused the game for now; thank them when they are back."
-    assert said(by_name) == paused
-    assert said(by_reply) == paused
+    assert said(by_name) == "Carol has paused the game for now; thank them when they are back."
+    assert said(by_reply) == "Carol сейчас на паузе; поблагодарите, когда вернётся."  # the group
     assert [call["chat_id"] for call in by_reply] == [group["id"]]
     assert await books(db) == before
 
@@ -395,7 +396,7 @@ async def test_replying_to_the_bots_own_message_thanks_nobody(
 
     answer = await company.send(ALICE, "/thanks 2 nice bot", chat=group, reply_to=bot_message)
 
-    assert said(answer) == "Bots don't need tokens: thank a person."
+    assert said(answer) == "Ботам токены ни к чему: поблагодарите человека."  # the group's language
     assert await books(db) == before
 
 
@@ -408,7 +409,7 @@ async def test_replying_to_someone_who_never_joined_thanks_nobody(
 
     answer = await company.send(ALICE, "/thanks 1 welcome", chat=group, reply_to=message)
 
-    assert said(answer) == "I don't know Dmitry yet: they need to send me /start first."
+    assert said(answer) == "Я пока не знаю Dmitry: пусть сначала отправит мне /start."
     assert await books(db) == before
 
 

@@ -26,7 +26,6 @@ PAIN_TIMEOUT = timedelta(hours=1)
 PRIVATE_COMMANDS = [
     "start",
     "me",
-    "lang",
     "shop",
     "redeem",
     "chipin",
@@ -46,7 +45,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler(PRIVATE_COMMANDS, private_only, filters=~PRIVATE))
     app.add_handler(CommandHandler("start", onboarding.start, filters=PRIVATE))
     app.add_handler(CommandHandler("help", onboarding.show_help))
-    app.add_handler(CommandHandler("lang", onboarding.language, filters=PRIVATE))
+    app.add_handler(CommandHandler("lang", onboarding.language))
     app.add_handler(CommandHandler("me", tokens.me, filters=PRIVATE))
     app.add_handler(CommandHandler("grant", tokens.grant))
     app.add_handler(CommandHandler("roles", roles.roles))

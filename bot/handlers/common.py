@@ -67,20 +67,25 @@ async def load_actor(update: Update, context: TruceContext) -> None:
     if user is None:
         return
     context.actor = await directory.find(context.db, user.id)
-    if context.actor is not None:
-        context.lang = context.actor.language
-        if (context.actor.first_name, context.actor.username) != (
-            user.first_name[:128],
-            user.username.lower() if user.username else None,
-        ):
-            await directory.refresh_profile(context.db, user.id, user.first_name, user.username)
-    else:
-        context.lang = pick_language(user.language_code, context.settings.default_language)
+    if context.actor is not None and (context.actor.first_name, context.actor.username) != (
+        user.first_name[:128],
+        user.username.lower() if user.username else None,
+    ):
+        await directory.refresh_profile(context.db, user.id, user.first_name, user.username)
+    context.lang = answer_language(update, context)
+
+
+def answer_language(update: Update, context: TruceContext) -> str:
+    """Everyone in a group reads what the bot says there: one language, the company's. A
+    button's answer is a toast only the presser sees, so it is in theirs, as in private."""
     chat = update.effective_chat
     if chat is not None and chat.type != ChatType.PRIVATE and update.callback_query is None:
-        # Everyone in a group reads what the bot says there: one language, the company's.
-        # A button's answer is a toast only the presser sees, so it stays in theirs.
-        context.lang = context.company_lang
+        return context.company_lang
+    if context.actor is not None:
+        return context.actor.language
+    user = update.effective_user
+    code = user.language_code if user is not None else None
+    return pick_language(code, context.settings.default_language)
 
 
 async def reply(update: Update, context: TruceContext, key: str, /, **params: Any) -> None:
@@ -104,12 +109,8 @@ async def on_error(update: object, context: TruceContext) -> None:
         return
     user = update.effective_user
     if user is not None:
-        actor = await directory.find(context.db, user.id)
-        context.lang = (
-            actor.language
-            if actor
-            else pick_language(user.language_code, context.settings.default_language)
-        )
+        context.actor = await directory.find(context.db, user.id)
+        context.lang = answer_language(update, context)
     if isinstance(error, TruceError):
         params = {k: escape(v) if isinstance(v, str) else v for k, v in error.params.items()}
         if "usage" in params:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ChatType
 
 from bot import keyboards
 from bot.domain.errors import UsageError
@@ -10,7 +11,7 @@ from bot.domain.roles import Role
 from bot.handlers.common import TruceContext, escape, reply
 from bot.handlers.menu import help_text, set_personal_menu
 from bot.i18n import LANGUAGES, department_name
-from bot.services import directory
+from bot.services import company, directory
 
 
 async def start(update: Update, context: TruceContext) -> None:
@@ -83,9 +84,14 @@ async def not_understood(update: Update, context: TruceContext) -> None:
 
 
 async def language(update: Update, context: TruceContext) -> None:
-    """Switch the language with `/lang en`, or offer both as buttons."""
+    """Switch the language with `/lang en`, or offer both as buttons; in a group an admin's
+    `/lang en` sets the language the bot speaks there (the company chat's)."""
     actor = context.require(Role.EMPLOYEE)
     assert update.effective_message is not None
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        await _company_language(update, context)
+        return
     if context.args:
         choice = context.args[0].lower()
         if choice not in LANGUAGES or len(context.args) > 1:
@@ -95,6 +101,18 @@ async def language(update: Update, context: TruceContext) -> None:
     await update.effective_message.reply_text(
         context.t("lang.choose"), reply_markup=keyboards.languages(actor.telegram_id)
     )
+
+
+async def _company_language(update: Update, context: TruceContext) -> None:
+    actor = context.require(Role.ADMIN)
+    args = context.args or []
+    if len(args) != 1 or args[0].lower() not in LANGUAGES:
+        raise UsageError(usage="usage.lang_company")
+    choice = args[0].lower()
+    await company.set_language(context.db, actor_telegram_id=actor.telegram_id, language=choice)
+    context.application.bot_data["company_lang"] = choice
+    context.lang = choice
+    await reply(update, context, "lang.company_switched")
 
 
 async def choose_language(update: Update, context: TruceContext) -> None:
