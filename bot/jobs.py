@@ -44,7 +44,7 @@ from bot.handlers.rhythm import (
     intro_text,
     reminder_text,
 )
-from bot.handlers.shop import show_outcome, tell_requester
+from bot.handlers.shop import show_outcome, tell_department, tell_requester
 from bot.i18n import t
 from bot.services import company, digest, mixer, schedule, shop
 
@@ -63,6 +63,7 @@ async def expire_redemptions(context: TruceContext) -> None:
     for redemption in expired:
         await show_outcome(context, redemption)
         await tell_requester(context, redemption)
+        await tell_department(context, redemption)
     if expired:
         log.info("expired %s pending redemptions", len(expired))
 
@@ -97,7 +98,7 @@ async def send_once(
 async def run_mixer(context: TruceContext, run: schedule.Run, due: datetime, tz: ZoneInfo) -> None:
     """Pair people, tell each their partner, and tell the company chat the week's topic."""
     view = await mixer.plan_round(context.db, run.period)
-    bot, language = context.bot, context.settings.default_language
+    bot, language = context.bot, context.company_lang
     chat_id = await company.company_chat(context.db)
     if chat_id is not None and view.groups:
         text = t(
@@ -161,7 +162,7 @@ async def run_digest(context: TruceContext, run: schedule.Run, due: datetime, tz
         shame=await company.wall_of_shame(context.db),
         previous_start=previous_start,
     )
-    language = context.settings.default_language
+    language = context.company_lang
     names = await department_names(context, language)
     text = digest_text(language, data, names, monthly=run.job == schedule.MONTHLY, tz=tz)
     png = chart.render(

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import Database
+from bot.jobs import expire_redemptions
 from bot.models import Employee, Redemption, RedemptionNotice
 from bot.services import ledger, shop
 from tests.conftest import both_databases
@@ -258,3 +259,22 @@ async def test_fifty_presses_of_one_redeem_button_make_one_request_one_notice_pe
     assert sum(t == "You have already asked for this: request #1." for t in toasts) == 49
     assert "Your balance: <b>80 tokens</b>" in await me(company, CAROL)
     assert (await ledger.verify(db)).clean
+
+
+async def test_when_the_expiry_job_voids_a_proposal_the_department_hears_its_wallet_is_refunded(
+    company: Telegram, db: Database
+) -> None:
+    await company.send(BORIS, "/redeem pizza")
+    async with db.transaction() as session:  # nobody backed it for three weeks
+        row = await session.get(Redemption, 1)
+        assert row is not None
+        row.created_at = row.created_at - timedelta(days=21)
+    context = company.app.context_types.context(company.app)
+
+    await expire_redemptions(context)
+
+    assert company.api.sent(DMITRY.id)[-1]["text"] == (
+        "↩️ Награду для отдела не одобрили: <b>Пицца для отдела</b>."
+        " Кошельку отдела «Маркетинг» вернули 100 токенов."
+    )
+    assert "Кошелёк отдела «Маркетинг»: 150 токенов" in await me(company, DMITRY)

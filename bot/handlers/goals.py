@@ -154,7 +154,7 @@ async def report_kpi(update: Update, context: TruceContext) -> None:
         await tell_admins(context, owed)
     chat_id = await company.company_chat(context.db)
     if chat_id is not None and chat_id != message.chat_id:
-        language = context.settings.default_language
+        language = context.company_lang
         text = await _achieved_text(context, language, result.goal)
         try:  # the goal is already paid; a chat the bot has left must not hide that
             await context.bot.send_message(chat_id, text, parse_mode="HTML")
