@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,11 +74,12 @@ def employee_rows() -> Select[Any]:
 
     Columns rather than ORM objects: this runs for every update, and plain rows cost less.
     """
-    return (
+    rows: Any = (  # a Select of ten typed columns; callers add their own clauses
         select(*_EMPLOYEE_COLUMNS)
         .join(Department, Department.id == Employee.department_id)
         .join(Account, Account.employee_id == Employee.id)
     )
+    return cast("Select[Any]", rows)
 
 
 def employee_view(row: Sequence[Any]) -> EmployeeView:
@@ -117,11 +118,11 @@ async def bootstrap(db: Database, departments: list[str], admin_ids: list[int]) 
                 )
         wanted = {department_code(name): name for name in departments}
         existing = {d.code: d for d in await session.scalars(select(Department))}
-        for code, department in existing.items():
-            department.active = code in wanted
-        for code, name in wanted.items():
-            if code not in existing:
-                department = Department(code=code, name=name, active=True)
+        for known, department in existing.items():
+            department.active = known in wanted
+        for new_code, name in wanted.items():
+            if new_code not in existing:
+                department = Department(code=new_code, name=name, active=True)
                 session.add(department)
                 await session.flush()
                 session.add(Account(kind="department", department_id=department.id, balance=0))
