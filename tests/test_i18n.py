@@ -242,3 +242,46 @@ def test_a_message_is_filled_in_the_language_asked_for() -> None:
     assert t("en", "error.amount_too_large", maximum=7) == (
         "That is too many tokens at once: the most is 7."
     )
+
+
+# Placeholders that the code fills with a count already written with its noun ("21 токен").
+COUNTED = {"price", "amount", "left", "paid", "balance", "total", "wallet", "reward_tokens"}
+COUNTS = [1, 2, 5, 11, 21]
+RUSSIAN_TOKENS = {1: "1 токен", 2: "2 токена", 5: "5 токенов", 11: "11 токенов", 21: "21 токен"}
+ENGLISH_TOKENS = {1: "1 token", 2: "2 tokens", 5: "5 tokens", 11: "11 tokens", 21: "21 tokens"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("n", COUNTS)
+def test_every_message_renders_with_sample_values_and_counts_agree(language: str, n: int) -> None:
+    """Each message, filled with sample values (a count of `n` where it takes one), reads as a
+    finished sentence: no blank left, and `n` tokens in the form the language wants."""
+    written = (RUSSIAN_TOKENS if language == "ru" else ENGLISH_TOKENS)[n]
+    unfinished = {}
+    for key, message in catalog(language).items():
+        forms = message if isinstance(message, tuple) else (message,)
+        values = {
+            name: tokens(language, n) if name in COUNTED else ("Ольга" if name != "n" else n)
+            for name in placeholders(forms[0])
+        }
+        if isinstance(message, tuple):
+            values["n"] = n
+        text = t(language, key, **values)
+        if re.search(r"\{\w*\}", text):
+            unfinished[key] = text
+        counted = [name for name in values if name in COUNTED]
+        if counted:
+            assert written in text, (key, text)
+    assert unfinished == {}
+
+
+@pytest.mark.parametrize(("n", "form"), [(1, 0), (2, 1), (5, 2), (11, 2), (21, 0)])
+def test_russian_plural_messages_choose_the_form_a_russian_reader_expects(
+    n: int, form: int
+) -> None:
+    """1 and 21 take the first form («токен»), 2 the second («токена»), 5 and 11 the third
+    («токенов»), in every plural message of the Russian catalog."""
+    for key, message in catalog("ru").items():
+        if isinstance(message, tuple):
+            values = {name: "x" for name in placeholders(message[0])} | {"n": n}
+            assert t("ru", key, **values) == message[form].format(**values), key
