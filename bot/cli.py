@@ -283,10 +283,14 @@ def _verify(settings: Settings) -> int:
             f"accounts: {report.accounts}, transfers: {report.transfers}, "
             f"journal sum: {report.journal_sum}"
         )
+        def name(account_id: int) -> str:
+            owner = report.owners.get(account_id)
+            return f"account {account_id} ({owner})" if owner else f"account {account_id}"
+
         for d in report.discrepancies:
-            print(f"account {d.account_id}: stored {d.stored}, journal says {d.journal}")
+            print(f"{name(d.account_id)}: stored {d.stored}, journal says {d.journal}")
         for account_id in report.negative_accounts:
-            print(f"account {account_id}: negative balance")
+            print(f"{name(account_id)}: negative balance")
         print("ledger is clean" if report.clean else "ledger has differences")
         return 0 if report.clean else 1
 

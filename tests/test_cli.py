@@ -154,7 +154,7 @@ async def test_ledger_verify_fails_and_names_an_account_whose_balance_was_tamper
 
     assert result.returncode != 0
     assert "ledger is clean" not in result.stdout
-    assert f"account {boris_account}: stored 55, journal says 50" in result.stdout
+    assert f"account {boris_account} (Boris (@boris)): stored 55, journal says 50" in result.stdout
     assert "Traceback" not in result.stderr
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import Database
 from bot.domain.errors import InsufficientTokens
 from bot.domain.ledger import Discrepancy, SystemAccount, check_amount, compare
-from bot.models import Account, Transfer, utcnow
+from bot.models import Account, Department, Employee, Transfer, utcnow
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ class VerifyReport:
     journal_sum: int
     discrepancies: list[Discrepancy]
     negative_accounts: list[int]
+    # Who holds each account named above, for a person to read: "Boris (@boris)",
+    # "the Sales wallet", "system: issuance".
+    owners: dict[int, str] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -280,10 +283,39 @@ async def verify(db: Database) -> VerifyReport:
         account_id: incoming.get(account_id, 0) - outgoing.get(account_id, 0)
         for account_id in set(stored) | set(incoming) | set(outgoing)
     }
+    discrepancies = compare(stored, journal)
+    named = {d.account_id for d in discrepancies} | set(negative_accounts)
     return VerifyReport(
         accounts=len(stored),
         transfers=transfers,
         journal_sum=sum(journal.values()),
-        discrepancies=compare(stored, journal),
+        discrepancies=discrepancies,
         negative_accounts=negative_accounts,
+        owners=await owners(db, named) if named else {},
     )
+
+
+async def owners(db: Database, account_ids: set[int]) -> dict[int, str]:
+    """Who holds each account, as an operator reads it."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(
+                Account.id,
+                Account.code,
+                Employee.first_name,
+                Employee.username,
+                Department.name,
+            )
+            .outerjoin(Employee, Employee.id == Account.employee_id)
+            .outerjoin(Department, Department.id == Account.department_id)
+            .where(Account.id.in_(sorted(account_ids)))
+        )
+        named = {}
+        for account_id, code, first_name, username, department in rows:
+            if first_name is not None:
+                named[account_id] = f"{first_name} (@{username})" if username else first_name
+            elif department is not None:
+                named[account_id] = f"the {department} wallet"
+            else:
+                named[account_id] = f"system: {code}"
+        return named
