@@ -283,6 +283,7 @@ def _verify(settings: Settings) -> int:
             f"accounts: {report.accounts}, transfers: {report.transfers}, "
             f"journal sum: {report.journal_sum}"
         )
+
         def name(account_id: int) -> str:
             owner = report.owners.get(account_id)
             return f"account {account_id} ({owner})" if owner else f"account {account_id}"

@@ -80,7 +80,12 @@ def decide(language: str, redemption_id: int) -> InlineKeyboardMarkup:
                 InlineKeyboardButton(
                     t(language, "button.reject"), callback_data=f"rdm:reject:{redemption_id}"
                 ),
-            ]
+            ],
+            [
+                InlineKeyboardButton(
+                    t(language, "button.reject_why"), callback_data=f"rdm:why:{redemption_id}"
+                )
+            ],
         ]
     )
 
@@ -136,7 +141,7 @@ def parse_admin_action(data: str | None) -> tuple[str, int]:
     if (
         len(parts) != 3
         or parts[0] != "rdm"
-        or parts[1] not in {"approve", "reject", "fulfil"}
+        or parts[1] not in {"approve", "reject", "why", "fulfil"}
         or (number := ascii_number(parts[2], max_digits=12)) is None
     ):
         raise BadButton()

@@ -57,7 +57,7 @@ async def test_chipping_in_moves_tokens_to_the_department_wallet_everyone_in_it_
     answer = await company.send(BORIS, "/chipin 20")
 
     assert said(answer, BORIS.id) == (
-        "Вы скинулись на 20 токенов: в кошельке отдела «Маркетинг» теперь 20 токенов,"
+        "Вы перевели в кошелёк отдела «Маркетинг» 20 токенов: теперь там 20 токенов,"
         " у вас — 30 токенов."
     )
     boris = said(await company.send(BORIS, "/me"))
@@ -284,7 +284,7 @@ async def test_export_with_a_bad_date_says_so_and_sends_nothing(
 async def test_exporting_is_refused_to_someone_who_is_not_an_admin(company: Telegram) -> None:
     answer = await company.send(BORIS, "/export")
 
-    assert said(answer) == "Простите, это может только админ."
+    assert said(answer) == "Простите, это доступно только админам."
     assert company.api.calls_to("sendDocument") == []
 
 

@@ -190,7 +190,7 @@ async def test_an_admin_cannot_approve_what_the_department_has_not_backed(
     assert "Кошелёк отдела «Маркетинг»: 150 токенов" in await me(company, DMITRY)
     assert company.api.sent(DMITRY.id)[-2]["text"] == (
         "↩️ Награду для отдела не одобрили: <b>Пицца для отдела</b>."
-        " Кошельку отдела «Маркетинг» вернули 100 токенов."
+        " В кошелёк отдела «Маркетинг» вернули 100 токенов."
     )
 
 
@@ -275,6 +275,6 @@ async def test_when_the_expiry_job_voids_a_proposal_the_department_hears_its_wal
 
     assert company.api.sent(DMITRY.id)[-1]["text"] == (
         "↩️ Награду для отдела не одобрили: <b>Пицца для отдела</b>."
-        " Кошельку отдела «Маркетинг» вернули 100 токенов."
+        " В кошелёк отдела «Маркетинг» вернули 100 токенов."
     )
     assert "Кошелёк отдела «Маркетинг»: 150 токенов" in await me(company, DMITRY)

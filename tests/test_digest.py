@@ -407,7 +407,7 @@ async def test_a_quiet_week_has_no_index_and_the_digest_says_so(db: Database) ->
     assert result.top_givers == [] and result.meetings == 0
     assert [s.tokens for s in result.scores] == [0, 0]
     text = digest_text("en", result, NAMES, monthly=False, tz=MSK)
-    assert "Cross-department index: no thanks or meetings yet." in text
+    assert "Share of thanks and meetings across departments: no thanks or meetings yet." in text
     assert "Gave the most thanks" not in text
 
 
@@ -430,8 +430,7 @@ async def test_the_english_digest_carries_every_figure_of_the_week(db: Database)
         "🎯 Approved leads (leads): 13/10 this week, reached 1 time",
         "🤝 Mixer meetings held: 2",
         "  • Clients ask for a discount before the demo",
-        "🌉 Cross-department index: 78% of thanks and meetings crossed the line"
-        " (+37.8 points since last time)",
+        "🌉 Share of thanks and meetings across departments: 78% (+37.8 points since last time)",
         "😅 Wall of shame — mixer invitations left unanswered: " + ", ".join(scenario.unanswered),
     ]:
         assert line in lines, line

@@ -355,9 +355,7 @@ async def test_halfway_to_the_next_mixer_those_who_have_not_met_get_one_reminder
     )
     assert "press “We met” below" in english["text"]
     (russian,) = reminders(company.api, DMITRY)
-    assert russian["text"].startswith(
-        "👋 Напоминаем про миксер этой недели — вот с кем вы знакомитесь: "
-    )
+    assert russian["text"].startswith("👋 Напоминаю про миксер этой недели. С кем встречаетесь: ")
     assert "нажмите «Мы встретились» ниже" in russian["text"]
     assert [label for label, _ in Telegram.buttons(russian)] == [
         "🤝 Мы встретились",

@@ -308,8 +308,9 @@ async def test_the_same_kpi_message_delivered_twice_counts_once(
     assert told_in(company, BORIS.id, "Общая цель достигнута") == 1
 
 
-NOT_ALLOWED = "only admins may do that"
-NOT_A_LEAD = "only leads and admins may do that"
+NOT_ALLOWED = "only admins can do that"
+NO_TITLE = "The goal needs a title after its numbers"
+NOT_A_LEAD = "only leads and admins can do that"
 GOAL_USAGE = "Usage: /goal add code target week|month|once tokens"
 
 
@@ -328,17 +329,17 @@ GOAL_USAGE = "Usage: /goal add code target week|month|once tokens"
         (BORIS, "/kpi 3", "Как пользоваться: /kpi leads 3"),
         (CAROL, "/goal", NOT_ALLOWED),
         (CAROL, "/goal add deals 5 month 10 Deals", NOT_ALLOWED),
-        (BORIS, "/goal off leads", "это может только админ"),
-        (ALICE, "/goal add deals 5 year 10 Deals", GOAL_USAGE),
+        (BORIS, "/goal off leads", "это доступно только админам"),
+        (ALICE, "/goal add deals 5 year 10 Deals", "“year” is not a period: use week, month"),
         (ALICE, "/goal add deals 0 month 10 Deals", "“0” is not an amount"),
         (ALICE, "/goal add deals -5 month 10 Deals", "“-5” is not an amount"),
         (ALICE, "/goal add deals ten month 10 Deals", "“ten” is not an amount"),
         (ALICE, "/goal add deals 5 month ten Deals", "“ten” is not an amount"),
         (ALICE, "/goal add deals 5 month 10", GOAL_USAGE),
-        (ALICE, "/goal add deals 5 month 10 repeat", GOAL_USAGE),
-        (ALICE, "/goal add deals 5 month 10 repeat pizza@sales", GOAL_USAGE),
-        (ALICE, "/goal add deals 5 month 0 Deals", GOAL_USAGE),  # no reward at all
-        (ALICE, "/goal add d 5 month 10 Deals", GOAL_USAGE),
+        (ALICE, "/goal add deals 5 month 10 repeat", NO_TITLE),
+        (ALICE, "/goal add deals 5 month 10 repeat pizza@sales", NO_TITLE),
+        (ALICE, "/goal add deals 5 month 0 Deals", "The goal pays nothing"),
+        (ALICE, "/goal add d 5 month 10 Deals", "“d” cannot be a goal's code"),
         (ALICE, f"/goal add deals 5 month 10 {'x' * 201}", "too long: at most 200 characters"),
         (ALICE, "/goal add deals 5 month 10 nachos@sales Deals", "There is no reward “nachos”"),
         (ALICE, "/goal add deals 5 month 10 pizza@finance Deals", "no department “finance”"),

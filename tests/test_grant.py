@@ -141,7 +141,7 @@ LONG_REASON = "x" * 201
 @pytest.mark.parametrize(
     ("sender", "command", "answer"),
     [
-        (BORIS, "/grant @carol 5 thanks", "это может только админ"),
+        (BORIS, "/grant @carol 5 thanks", "это доступно только админам"),
         (DMITRY, "/grant @boris 5 thanks", "Вы ещё не в игре: нажмите /start"),
         (ALICE, "/grant", "Usage: /grant @username 50 reason"),
         (ALICE, "/grant @boris", "Usage: /grant @username 50 reason"),
@@ -344,7 +344,7 @@ async def test_a_long_list_of_people_is_paged(company: Telegram, db: Database) -
     ("presser", "data", "answer"),
     [
         (BORIS, "grantto:2001.{command}:1001", "Эта кнопка не для вас"),
-        (CAROL, "grantto:2001.{command}:2002", "only admins may do that"),
+        (CAROL, "grantto:2001.{command}:2002", "only admins can do that"),
         (ALICE, "grantto:٢٠٠١.{command}:1001", "This button no longer works"),
         (ALICE, "grantto:２００１.{command}:1001", "This button no longer works"),
         (ALICE, "grantto:999999.{command}:1001", "This button no longer works"),
@@ -377,5 +377,5 @@ async def test_an_admin_demoted_after_the_list_was_sent_cannot_use_it(
 
     calls = await company.press(CAROL, listing, button_for(company, listing, "Boris"))
 
-    assert "only admins may do that" in said(calls)
+    assert "only admins can do that" in said(calls)
     assert await books(db) == before

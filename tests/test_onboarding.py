@@ -339,7 +339,7 @@ async def test_an_admin_sets_the_company_chats_language_with_lang_in_the_group(
 @pytest.mark.parametrize(
     ("sender", "command", "answer"),
     [
-        (CAROL, "/lang en", "Простите, это может только админ."),
+        (CAROL, "/lang en", "Простите, это доступно только админам."),
         (
             ALICE,
             "/lang de",

@@ -65,7 +65,7 @@ async def test_a_plus_one_thanks_the_same_person_for_the_same_reason(
     pressed = await company.press(DMITRY, post, data)
 
     assert toast(pressed).startswith(
-        "🙌 Вы присоединились к благодарности: Carol получает 2 токена."
+        "🙌 Вы присоединились к благодарности: Carol получает от вас 2 токена."
     )
     assert said(pressed, CAROL.id) == (
         "🙏 Dmitry thanked you: 2 tokens (×2 across departments!) — for the demo"
@@ -89,7 +89,7 @@ async def test_a_plus_one_thanks_the_same_person_for_the_same_reason(
 @pytest.mark.parametrize(
     ("presser", "answer"),
     [
-        (BORIS, "Это ваша собственная благодарность, +1 — для остальных."),
+        (BORIS, "Это ваша же благодарность: +1 ставят другие."),
         (CAROL, "Thanking yourself"),
         (EVE, "You have not joined yet"),
     ],
@@ -131,7 +131,7 @@ async def test_a_plus_one_comes_out_of_the_pressers_allowance(
 
     pressed = await company.press(ALICE, post, data)
 
-    assert toast(pressed) == "You have given your whole weekly allowance (5); it renews on Monday."
+    assert toast(pressed) == "You have used up your weekly allowance (5); it renews on Monday."
     assert await given(db) == before
 
 

@@ -74,7 +74,7 @@ async def test_someone_who_is_not_an_admin_cannot_set_up_the_company_chat(
 ) -> None:
     answer = await staff.send(BORIS, "/setup_chat", chat=staff.group(CHAT))
 
-    assert "это может только админ" in said(answer, CHAT)
+    assert "это доступно только админам" in said(answer, CHAT)
     assert await company.company_chat(db) is None
 
 
@@ -264,7 +264,7 @@ async def test_someone_who_is_not_an_admin_may_neither_see_nor_change_the_rhythm
 
     calls = await staff.send(BORIS, command)
 
-    assert said(calls, BORIS.id) == ("Простите, это может только админ.")
+    assert said(calls, BORIS.id) == ("Простите, это доступно только админам.")
     assert await plan(staff) == before
 
 

@@ -149,6 +149,7 @@ async def test_redeeming_reserves_the_price_and_asks_every_admin_to_approve_or_r
     assert Telegram.buttons(to_alice) == [
         ("✅ Approve", "rdm:approve:1"),
         ("❌ Reject", "rdm:reject:1"),
+        ("💬 Reject with a reason", "rdm:why:1"),
     ]
     assert to_boris["text"] == (
         "🎁 Заявка №1 от Carol: <b>Кофе-брейк</b> — 20 токенов, из личных токенов."
@@ -156,6 +157,7 @@ async def test_redeeming_reserves_the_price_and_asks_every_admin_to_approve_or_r
     assert Telegram.buttons(to_boris) == [
         ("✅ Одобрить", "rdm:approve:1"),
         ("❌ Отклонить", "rdm:reject:1"),
+        ("💬 Отклонить с причиной", "rdm:why:1"),
     ]
     pending = said(await company.send(ALICE, "/redemptions"))
     assert "⏳ 🎁 Request #1: Carol asks for <b>Coffee break</b>" in pending
@@ -333,11 +335,11 @@ async def test_an_admin_rejects_with_a_reason_that_the_requester_sees(
 
     assert "Request #1 rejected; the tokens went back." in said(answer, ALICE.id)
     assert said(answer, DMITRY.id) == (
-        "❌ Ваша заявка на «Кофе-брейк» отклонена; 20 токенов вернулись к вам. "
-        "the machine is broken"
+        "❌ Ваша заявка на «Кофе-брейк» отклонена, вам вернули 20 токенов. "
+        "Причина: the machine is broken"
     )
     assert request_to(company, ALICE, 1)["text"].endswith(
-        "❌ Rejected by Alice. the machine is broken"
+        "❌ Rejected by Alice. Reason: the machine is broken"
     )
     assert "Ваш баланс: <b>100 токенов</b>" in await me(company, DMITRY)
 
@@ -482,8 +484,8 @@ async def test_the_daily_job_expires_a_request_nobody_decided_and_refunds_it(
 
     told = [c.params["text"] for c in company.api.calls[before:] if c.method == "sendMessage"]
     assert told == [
-        "⌛ Nobody decided on your request for Coffee break in time; 20 tokens are back. "
-    ]
+        "⌛ Nobody decided on your request for Coffee break in time; 20 tokens are back."
+    ]  # no trailing space where there is no reason
     assert "Your balance: <b>50 tokens</b>" in await me(company, CAROL)  # 100 − 50 for charity
     assert "(from your tokens, 3 left)" in said(await company.send(CAROL, "/shop"))
     expired = request_to(company, ALICE, 1)
@@ -523,7 +525,7 @@ async def test_the_expiry_job_called_directly_tells_the_requester_in_their_langu
 
     assert any(
         call.params.get("chat_id") == DMITRY.id
-        and "никто не успел решить; 20 токенов вернулись к вам" in call.params["text"]
+        and "так и не приняли решение, вам вернули 20 токенов" in call.params["text"]
         for call in company.api.calls[before:]
     )
     assert "Ваш баланс: <b>100 токенов</b>" in await me(company, DMITRY)
@@ -663,7 +665,7 @@ async def busy_shop(company: Telegram) -> Telegram:
 
 
 LONG = "x" * 101
-NOT_ALLOWED = "Sorry, only admins may do that."
+NOT_ALLOWED = "Sorry, only admins can do that."
 REWARDS_USAGE = "Usage: /rewards add code 100 personal|department"
 
 
@@ -687,7 +689,7 @@ REWARDS_USAGE = "Usage: /rewards add code 100 personal|department"
         (CAROL, "/redemptions approve 1", NOT_ALLOWED),
         (CAROL, "/rewards", NOT_ALLOWED),
         (CAROL, "/rewards price coffee 1", NOT_ALLOWED),
-        (DMITRY, "/rewards off coffee", "это может только админ"),
+        (DMITRY, "/rewards off coffee", "это доступно только админам"),
         (ALICE, "/redemptions approve 2", "Request #2 has already been decided."),
         (ALICE, "/redemptions reject 2 twice", "Request #2 has already been decided."),
         (ALICE, "/redemptions approve 99999", "There is no request #99999."),
@@ -778,3 +780,60 @@ async def test_forged_and_stale_buttons_are_answered_clearly_and_change_nothing(
     assert {call.get("chat_id") for call in calls} <= {None, presser.id}
     assert [c["method"] for c in calls] == ["answerCallbackQuery"]
     assert await books(db) == before
+
+
+# -- rejecting with a reason by button -------------------------------------------------------
+
+
+async def test_an_admin_rejects_by_button_with_a_reason_the_requester_reads(
+    company: Telegram, db: Database
+) -> None:
+    await give(company, CAROL, 100)
+    await company.send(CAROL, "/redeem coffee")
+    request = request_to(company, ALICE, 1)
+    assert ("💬 Reject with a reason", "rdm:why:1") in Telegram.buttons(request)
+
+    await company.press(ALICE, request, "rdm:why:1")
+    question = company.last_message(ALICE.id)
+    assert question["text"] == (
+        "Why is request #1 rejected? Reply to this message with the reason; the requester will"
+        " see it."
+    )
+    (asking,) = [
+        c for c in company.api.calls_to("sendMessage") if "#1 rejected?" in c.params["text"]
+    ]
+    assert asking.params["reply_markup"]["force_reply"] is True  # the client opens a reply
+    answer = await company.send(ALICE, "the machine is broken", reply_to=question)
+
+    assert "Request #1 rejected" in said(answer, ALICE.id)
+    assert said(answer, CAROL.id) == (
+        "❌ Your request for Coffee break was rejected; 20 tokens are back."
+        " Reason: the machine is broken"
+    )
+    assert "Your balance: <b>100 tokens</b>" in await me(company, CAROL)
+    again = await company.send(ALICE, "a second reply", reply_to=question)
+    assert said(again, ALICE.id) == "Request #1 has already been decided."
+    assert (await ledger.verify(db)).clean
+
+
+async def test_a_reason_from_someone_who_is_not_an_admin_rejects_nothing(
+    company: Telegram, db: Database
+) -> None:
+    await give(company, CAROL, 100)
+    await company.send(CAROL, "/redeem coffee")
+    await company.press(ALICE, request_to(company, ALICE, 1), "rdm:why:1")
+    question = company.last_message(ALICE.id)
+    before = await books(db)
+
+    # Carol cannot reply to a message in Alice's chat; a forged reply is refused all the same.
+    answer = await company.send(CAROL, "no coffee for me", reply_to=question)
+
+    assert "only admins can do that" in said(answer, CAROL.id)
+    assert await books(db) == before
+
+
+async def test_a_reply_to_any_other_message_is_not_taken_for_a_reason(company: Telegram) -> None:
+    await company.send(CAROL, "/help")
+    answer = await company.send(CAROL, "thanks!", reply_to=company.last_message(CAROL.id))
+
+    assert "/help" in said(answer, CAROL.id)  # the usual pointer, nothing rejected

@@ -214,7 +214,7 @@ async def test_the_weekly_allowance_runs_out_and_further_thanks_are_refused(
 
     refused = await company.send(ALICE, "/thanks @boris 1 one more")
 
-    assert said(refused) == "You have given your whole weekly allowance (5); it renews on Monday."
+    assert said(refused) == "You have used up your weekly allowance (5); it renews on Monday."
     assert await books(db) == before
 
 
@@ -226,7 +226,7 @@ async def test_asking_for_more_than_is_left_this_week_says_how_much_is_left(
 
     refused = await company.send(ALICE, "/thanks @boris 3 launch")
 
-    assert said(refused) == "Only 2 of your weekly allowance of 5 is left; it renews on Monday."
+    assert said(refused) == "Tokens left this week: 2 of 5. The allowance renews on Monday."
     assert await books(db) == before
     allowed = await company.send(ALICE, "/thanks @boris 2 launch")
     assert "That was the last of this week's allowance; it renews on Monday." in said(
@@ -244,8 +244,8 @@ async def test_one_giver_can_thank_the_same_person_at_most_three_a_day(
     refused = await company.send(ALICE, "/thanks @carol 1 a third deal")
 
     assert (
-        said(refused)
-        == "You have given this person the most for one day (3); you can again tomorrow."
+        said(refused) == "You have already given this person today's maximum (3);"
+        " you can thank them again tomorrow."
     )
     assert await books(db) == before
     other = await company.send(ALICE, "/thanks @boris 1 launch")  # the allowance still has 2
@@ -261,7 +261,7 @@ async def test_a_russian_giver_over_the_daily_cap_is_told_in_russian(
     refused = await company.send(BORIS, "/thanks @carol 2 ещё сделка")
 
     assert said(refused) == (
-        "Одному человеку в день можно подарить не больше 3; сегодня для этого человека осталось 1."
+        "Одному человеку можно подарить не больше 3 в день, этому сегодня — ещё 1."
     )
     assert await books(db) == before
 
@@ -349,7 +349,7 @@ LONG_REASON = "x" * 201
         (
             ALICE,
             "/thanks @boris 999999 thanks",
-            "One thanks can give at most 5: the whole weekly allowance.",
+            "You can give at most 5 at once: that is your whole weekly allowance.",
         ),
         (ALICE, f"/thanks @boris 1 {LONG_REASON}", "The reason is too long"),
         (DMITRY, "/thanks @boris 1 спасибо", "Вы ещё не в игре: нажмите /start"),
@@ -495,7 +495,7 @@ async def test_several_people_beyond_the_allowance_are_refused_before_anyone_is_
 
     answer = await company.send(ALICE, "/thanks @carol @boris 3 for the launch")
 
-    assert said(answer) == "Only 5 of your weekly allowance of 5 is left; it renews on Monday."
+    assert said(answer) == "Tokens left this week: 5 of 5. The allowance renews on Monday."
     assert await books(db) == before
 
 

@@ -241,3 +241,19 @@ class GroupChatOnly(TruceError):
 
 class EmptyPain(TruceError):
     key = "error.empty_pain"
+
+
+class BadGoalCode(TruceError):
+    key = "error.bad_goal_code"
+
+
+class BadPeriod(TruceError):
+    key = "error.bad_period"
+
+
+class GoalTitleMissing(TruceError):
+    key = "error.goal_title_missing"
+
+
+class GoalRewardMissing(TruceError):
+    key = "error.goal_reward_missing"

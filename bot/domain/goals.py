@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.domain.errors import ReportTooLarge, TextTooLong, TruceError, UsageError
+from bot.domain.errors import (
+    BadGoalCode,
+    BadPeriod,
+    GoalRewardMissing,
+    GoalTitleMissing,
+    ReportTooLarge,
+    TextTooLong,
+    TruceError,
+    UsageError,
+)
 from bot.domain.ledger import parse_amount
 
 PERIODS = ("week", "month", "once")
@@ -86,8 +95,10 @@ def parse_goal(args: list[str]) -> GoalSpec:
         raise UsageError(usage="usage.goal")
     code, target_text, period, tokens_text, *rest = args
     code = code.lower()
-    if not re.fullmatch(r"[a-z0-9_]{2,32}", code) or period.lower() not in PERIODS:
-        raise UsageError(usage="usage.goal")
+    if not re.fullmatch(r"[a-z0-9_]{2,32}", code):
+        raise BadGoalCode(code=code[:32])
+    if period.lower() not in PERIODS:
+        raise BadPeriod(period=period[:32])
     target = parse_amount(target_text, MAX_TARGET)
     reward_tokens = 0 if tokens_text == "0" else parse_amount(tokens_text, MAX_TARGET)
     repeating = bool(rest) and rest[0].lower() == "repeat"
@@ -98,11 +109,11 @@ def parse_goal(args: list[str]) -> GoalSpec:
         reward_code, reward_department = rest.pop(0).lower().split("@")
     title = " ".join(rest).strip()
     if not title:
-        raise UsageError(usage="usage.goal")
+        raise GoalTitleMissing()
     if len(title) > MAX_TITLE:
         raise TextTooLong(maximum=MAX_TITLE)
     if not reward_tokens and reward_code is None:
-        raise UsageError(usage="usage.goal")
+        raise GoalRewardMissing()
     return GoalSpec(
         code,
         title,

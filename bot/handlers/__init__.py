@@ -88,6 +88,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         )
     app.add_handler(pain)
     app.add_handler(CommandHandler("cancel", rhythm.nothing_to_cancel))
+    app.add_handler(
+        MessageHandler(PRIVATE & filters.REPLY & filters.TEXT & ~filters.COMMAND, shop.reason_reply)
+    )
     app.add_handler(CallbackQueryHandler(onboarding.choose_department, pattern=r"^dept:"))
     app.add_handler(CallbackQueryHandler(onboarding.choose_language, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(unknown_button))

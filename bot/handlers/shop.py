@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Message, Update
+from telegram import ForceReply, Message, Update
 from telegram.error import TelegramError
 
 from bot import keyboards
 from bot.domain.commands import possible_id
 from bot.domain.errors import BadButton, ReasonTooLong, UnknownRedemption, UsageError
-from bot.domain.ledger import MAX_REASON_LENGTH, parse_amount
+from bot.domain.ledger import MAX_REASON_LENGTH, clean_reason, parse_amount
 from bot.domain.roles import Role
 from bot.domain.shop import MAX_PRICE, Status, parse_new_reward, parse_optional_count
 from bot.domain.text import ascii_number
 from bot.handlers.common import TruceContext, escape, notify, reply
+from bot.handlers.onboarding import not_understood
 from bot.i18n import department_name, t, tokens
 from bot.services import directory, shop
 from bot.services.shop import Notice, RedemptionView, RewardView
@@ -245,6 +246,11 @@ async def _send_to_admin(
     return Notice(message.chat_id, message.message_id, admin.language)
 
 
+def _note(language: str, r: RedemptionView) -> str:
+    """The admin's reason as a sentence of its own, or nothing (no trailing space)."""
+    return t(language, "redemption.note", note=escape(r.note)) if r.note else ""
+
+
 def _outcome_text(language: str, r: RedemptionView) -> str:
     if r.fulfilled:
         return t(language, "redemption.fulfilled", request=_request_text(language, r))
@@ -253,7 +259,7 @@ def _outcome_text(language: str, r: RedemptionView) -> str:
         f"redemption.outcome.{r.status}",
         request=_request_text(language, r),
         admin=escape(r.decided_by or ""),
-        note=escape(r.note or ""),
+        note=_note(language, r),
     )
 
 
@@ -300,8 +306,46 @@ async def decide_button(update: Update, context: TruceContext) -> None:
         )
         await query.answer(context.t("redemption.fulfilled_toast"))
         await show_outcome(context, r, _pressed(update, context))
+        if r.created:
+            await tell_requester(context, r)
+        return
+    if action == "why":
+        await _ask_why(update, context, redemption_id)
         return
     await _settle(update, context, redemption_id, approve=action == "approve", note=None)
+
+
+async def _ask_why(update: Update, context: TruceContext, redemption_id: int) -> None:
+    """Reject with a reason: the admin answers a question the bot asks; a reply to it, even
+    days or a restart later, rejects the request with that reason."""
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    r = await shop.pending(context.db, redemption_id)
+    await query.answer()
+    asked = await context.bot.send_message(
+        update.effective_user.id,
+        context.t("redemption.why", id=r.id),
+        reply_markup=ForceReply(
+            selective=True, input_field_placeholder=context.t("redemption.why_hint")
+        ),
+    )
+    await shop.add_notice(context.db, r.id, Notice(asked.chat_id, asked.message_id, context.lang))
+
+
+async def reason_reply(update: Update, context: TruceContext) -> None:
+    """A reply in private: the reason for a rejection the bot asked for, or else not ours."""
+    message = update.effective_message
+    assert message is not None and message.reply_to_message is not None
+    asked = message.reply_to_message
+    redemption_id = None
+    if asked.from_user is not None and asked.from_user.id == context.bot.id:
+        redemption_id = await shop.noticed(context.db, asked.chat_id, asked.message_id)
+    if redemption_id is None:
+        await not_understood(update, context)
+        return
+    context.require(Role.ADMIN)
+    note = clean_reason(message.text)
+    await _settle(update, context, redemption_id, approve=False, note=note)
 
 
 async def _settle(
@@ -328,15 +372,16 @@ async def tell_requester(context: TruceContext, r: RedemptionView) -> None:
     if person is None:
         return
     lang = person.language
+    key = "redemption.told.fulfilled" if r.fulfilled else f"redemption.told.{r.status}"
     await notify(
         context,
         person,
         t(
             lang,
-            f"redemption.told.{r.status}",
+            key,
             reward=escape(r.reward.name(lang)),
             price=tokens(lang, r.price),
-            note=escape(r.note or ""),
+            note=_note(lang, r),
         ),
     )
 
@@ -382,12 +427,15 @@ async def redemptions(update: Update, context: TruceContext) -> None:
 
 
 async def chip_in(update: Update, context: TruceContext) -> None:
-    """`/chipin 20`: move tokens from oneself to the department wallet."""
+    """`/chipin 20 for the pizza`: move tokens from oneself to the department wallet."""
     actor = context.require(Role.EMPLOYEE)
     args = context.args or []
-    if len(args) != 1:
+    if not args:
         raise UsageError(usage="usage.chipin")
     amount = parse_amount(args[0], MAX_PRICE)
+    if args[1:] and ascii_number(args[1].lstrip("+-−")) is not None:
+        raise UsageError(usage="usage.chipin")  # two numbers: which one is the amount?
+    reason = clean_reason(" ".join(args[1:])) if args[1:] else ""
     message = update.effective_message
     assert message is not None
     own, wallet = await shop.chip_in(
@@ -395,6 +443,7 @@ async def chip_in(update: Update, context: TruceContext) -> None:
         telegram_id=actor.telegram_id,
         amount=amount,
         key=f"{message.chat_id}:{message.message_id}",
+        reason=reason,
     )
     lang = context.lang
     await reply(

@@ -428,9 +428,15 @@ async def mark_fulfilled(
             raise UnknownRedemption(id=redemption_id)
         if redemption.status != Status.APPROVED.value:
             raise NotApproved(id=redemption_id)
-        if redemption.fulfilled_at is None:
-            redemption.fulfilled_at = now or utcnow()
-        return await redemption_view(session, redemption)
+        marked = await session.execute(
+            update(Redemption)
+            .where(Redemption.id == redemption.id, Redemption.fulfilled_at.is_(None))
+            .values(fulfilled_at=now or utcnow())
+        )
+        redemption = await session.get(Redemption, redemption.id, populate_existing=True)
+        assert redemption is not None
+        # Only the press that marked it tells the requester.
+        return replace(await redemption_view(session, redemption), created=rowcount(marked) == 1)
 
 
 async def open_redemptions(db: Database, *, actor_telegram_id: int) -> list[RedemptionView]:
@@ -472,7 +478,34 @@ async def notices(db: Database, redemption_id: int) -> list[Notice]:
         return [Notice(n.chat_id, n.message_id, n.language) for n in rows]
 
 
-async def chip_in(db: Database, *, telegram_id: int, amount: int, key: str) -> tuple[int, int]:
+async def noticed(db: Database, chat_id: int, message_id: int) -> int | None:
+    """The redemption a message of the bot's is about, if it is one of its notices."""
+    async with db.read() as session:
+        return await session.scalar(
+            select(RedemptionNotice.redemption_id).where(
+                RedemptionNotice.chat_id == chat_id, RedemptionNotice.message_id == message_id
+            )
+        )
+
+
+async def pending(db: Database, redemption_id: int) -> RedemptionView:
+    """A redemption still waiting for the admins; AlreadySettled (or NotBackedYet) otherwise."""
+    async with db.read() as session:
+        redemption = (
+            await session.get(Redemption, redemption_id) if possible_id(redemption_id) else None
+        )
+        if redemption is None:
+            raise UnknownRedemption(id=redemption_id)
+        if redemption.status == Status.PROPOSED.value:
+            raise NotBackedYet(id=redemption_id)
+        if redemption.status != Status.PENDING.value:
+            raise AlreadySettled(id=redemption_id, status=redemption.status)
+        return await redemption_view(session, redemption)
+
+
+async def chip_in(
+    db: Database, *, telegram_id: int, amount: int, key: str, reason: str = ""
+) -> tuple[int, int]:
     """Move tokens from an employee to their department's wallet; returns both new balances."""
     check_amount(amount)
     async with db.transaction() as session:
@@ -485,7 +518,7 @@ async def chip_in(db: Database, *, telegram_id: int, amount: int, key: str) -> t
             to_account=wallet.id,
             amount=amount,
             kind="chipin",
-            reason="chip-in",
+            reason=reason or "chip-in",
             actor_id=employee.id,
         )
         balances = dict(
