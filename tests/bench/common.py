@@ -24,6 +24,13 @@ from tests.fake_telegram import TOKEN, FakeBotApi, FakeRequest, Telegram
 PG_URL = os.environ.get("TRUCE_BENCH_DATABASE_URL") or os.environ.get("TRUCE_TEST_DATABASE_URL")
 
 
+def database_kinds(choice: str) -> list[str]:
+    """`--db sqlite|postgres|postgresql|both` as the kinds `database` takes."""
+    if choice == "both":
+        return ["sqlite", "postgresql"]
+    return ["postgresql" if choice.startswith("postgres") else choice]
+
+
 @asynccontextmanager
 async def database(kind: str) -> AsyncIterator[str]:
     """A new, migrated database: a SQLite file, or a PostgreSQL database dropped afterwards."""

@@ -39,7 +39,7 @@ from bot.jobs import SEND_CONCURRENCY
 from bot.models import Delivery, ScheduledRun
 from bot.services import company, directory, schedule
 from tests import fake_telegram
-from tests.bench.common import database
+from tests.bench.common import database, database_kinds
 from tests.fake_telegram import TOKEN, FakeBotApi
 from tests.helpers import clean_environment, truce_command
 
@@ -250,13 +250,8 @@ async def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--people", type=int, default=400)
     args = parser.parse_args()
-    kinds = (
-        ["sqlite", "postgresql"]
-        if args.db == "both"
-        else [args.db.replace("postgres", "postgresql")]
-    )
     failed = False
-    for kind in kinds:
+    for kind in database_kinds(args.db):
         async with database(kind) as url:
             f = await crash(url, args.people)
         problem = verdict(f)

@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from bot.db import Database
 from bot.models import InboxUpdate, Thanks
 from bot.services import directory, ledger
-from tests.bench.common import database
+from tests.bench.common import database, database_kinds
 from tests.bench.crash_mixer import serve, start, stop, wait_until
 from tests.fake_telegram import TOKEN, FakeBotApi
 from tests.helpers import clean_environment
@@ -191,13 +191,8 @@ async def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--givers", type=int, default=100)
     args = parser.parse_args()
-    kinds = (
-        ["sqlite", "postgresql"]
-        if args.db == "both"
-        else [args.db.replace("postgres", "postgresql")]
-    )
     failed = False
-    for kind in kinds:
+    for kind in database_kinds(args.db):
         async with database(kind) as url:
             f = await crash(url, args.givers)
         problem = verdict(f)
